@@ -1,0 +1,27 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { getRuntime } from '../shared/runtime';
+import { completeSignIn } from '../shared/auth/signIn';
+import { ProblemError } from '../shared/errors';
+import { handleErrors, redirect as redirectTo } from '../shared/http/responses';
+import { registerHttp } from './registration';
+
+const MAX_FORM_BYTES = 64 * 1024;
+
+/** The provider's answer: the posted form (form_post) or the query string. */
+async function authorizationResponse(request: HttpRequest): Promise<URLSearchParams> {
+  if (request.method !== 'POST') return request.query;
+  const type = request.headers.get('content-type') ?? '';
+  if (!type.startsWith('application/x-www-form-urlencoded')) throw new ProblemError(400, 'callback_invalid', 'The sign-in response must be a form post');
+  const text = await request.text();
+  if (text.length > MAX_FORM_BYTES) throw new ProblemError(400, 'callback_invalid', 'The sign-in response is too large');
+  return new URLSearchParams(text);
+}
+
+export async function redirect(request: HttpRequest): Promise<HttpResponseInit> {
+  const runtime = await getRuntime();
+  const params = await authorizationResponse(request);
+  const { location, cookies } = await completeSignIn(runtime, { code: params.get('code'), state: params.get('state'), error: params.get('error') }, request.headers.get('cookie'));
+  return redirectTo(location, cookies);
+}
+
+export const redirectFunction = registerHttp('redirect', { route: 'redirect', methods: ['GET', 'POST'], authLevel: 'anonymous', handler: handleErrors(redirect) });

@@ -1,0 +1,59 @@
+import type { AccountInfo } from '@azure/msal-node';
+import type { Runtime } from '../runtime';
+import type { Session } from '../session/session';
+import { ProblemError } from '../errors';
+import { AccountCachePlugin, sessionEnded } from '../tokenCache/accountCachePlugin';
+import { partitionKeyFor } from '../tokenCache/tableStore';
+import { authorityFor } from './authority';
+import { createConfidentialClient } from './msalClient';
+import { isInteractionRequired } from './msalErrors';
+import { codeRedemptionProblem } from './msalErrors';
+import { withCredentialRetry } from './credentialRetry';
+import { CACHE_ROW_LIFETIME_MS } from './signIn';
+
+export interface AccessTokenOutcome {
+  readonly accessToken: string;
+  /** Whether the token came from the provider (a refresh) rather than the cache row. */
+  readonly refreshed: boolean;
+}
+
+/** A 401 that tells the browser where to sign in (again) or consent; never a redirect for an XHR. */
+export function signInRequired(code: string, title: string, loginUrl: string, detail?: string): ProblemError {
+  return new ProblemError(401, code, title, detail, { loginUrl });
+}
+
+/**
+ * The session account's access token for `scopes`: one Table point read, then MSAL from
+ * memory; when the token has expired MSAL redeems the refresh token and the plugin writes the
+ * row back (If-Match). No provider call and no Key Vault call while the token is valid.
+ */
+export async function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string): Promise<AccessTokenOutcome> {
+  const authority = authorityFor(runtime.config, session.policy);
+  const provider = await runtime.providers.get(authority.url);
+  const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), () => new Date(Date.now() + CACHE_ROW_LIFETIME_MS));
+
+  return withCredentialRetry(runtime, async (credential) => {
+    const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin);
+    let account: AccountInfo | null;
+    account = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
+    if (!account) throw signInRequired('session_ended', 'Sign in again', loginUrl, 'The account\'s tokens are gone (signed out or expired).');
+    try {
+      const result = await client.acquireTokenSilent({ account, scopes: [...scopes] });
+      if (!result?.accessToken) throw signInRequired('interaction_required', 'Sign in again', loginUrl);
+      return { accessToken: result.accessToken, refreshed: !result.fromCache };
+    } catch (error) {
+      if (error instanceof ProblemError) {
+        if (error.code === 'session_ended') throw signInRequired(error.code, error.title, loginUrl, error.detail);
+        throw error;
+      }
+      if (isInteractionRequired(error)) {
+        throw signInRequired('interaction_required', 'Sign-in or consent is required for this API', loginUrl);
+      }
+      const mapped = codeRedemptionProblem(error);
+      if (mapped.code === 'code_rejected') throw signInRequired('interaction_required', 'Sign in again', loginUrl);
+      throw mapped;
+    }
+  });
+}
+
+export { sessionEnded };

@@ -1,0 +1,80 @@
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import type { AuthorityConfig } from '../config';
+import { ProblemError } from '../errors';
+
+/** The parts of an OpenID Provider's discovery document the app relies on. */
+export interface ProviderMetadata {
+  readonly issuer: string;
+  readonly authorization_endpoint: string;
+  readonly token_endpoint: string;
+  readonly jwks_uri: string;
+  readonly end_session_endpoint?: string;
+  readonly [other: string]: unknown;
+}
+
+export interface Provider {
+  readonly metadata: ProviderMetadata;
+  /** The document as fetched, handed to MSAL as `authorityMetadata` so it never discovers again. */
+  readonly metadataJson: string;
+  readonly jwks: JWTVerifyGetKey;
+}
+
+const METADATA_TTL_MS = 24 * 60 * 60 * 1000;
+const FETCH_TIMEOUT_MS = 10_000;
+
+export function discoveryUrl(authority: AuthorityConfig, authorityUrl: string): string {
+  const base = authorityUrl.replace(/\/+$/, '');
+  // Entra and B2C publish v2.0 metadata under the authority; a generic provider under its issuer.
+  return authority.kind === 'oidc' ? `${base}/.well-known/openid-configuration` : `${base}/v2.0/.well-known/openid-configuration`;
+}
+
+function isMetadata(value: unknown): value is ProviderMetadata {
+  const v = value as Record<string, unknown> | null;
+  return !!v && ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'].every((k) => typeof v[k] === 'string');
+}
+
+export function providerUnavailable(detail?: string): ProblemError {
+  return new ProblemError(502, 'provider_unavailable', 'The identity provider could not be reached', detail);
+}
+
+/**
+ * Discovery documents and JWKS per authority, fetched once per process and shared by every
+ * request (MSAL is given the document, so no request pays for discovery twice). Failures are
+ * not cached: the next request tries again.
+ */
+export class ProviderDirectory {
+  private readonly entries = new Map<string, { provider: Promise<Provider>; fetchedAt: number }>();
+  fetches = 0;
+
+  constructor(private readonly authority: AuthorityConfig) {}
+
+  get(authorityUrl: string = this.authority.url): Promise<Provider> {
+    const cached = this.entries.get(authorityUrl);
+    if (cached && Date.now() - cached.fetchedAt < METADATA_TTL_MS) return cached.provider;
+    const provider = this.load(authorityUrl);
+    this.entries.set(authorityUrl, { provider, fetchedAt: Date.now() });
+    provider.catch(() => this.entries.delete(authorityUrl));
+    return provider;
+  }
+
+  private async load(authorityUrl: string): Promise<Provider> {
+    this.fetches++;
+    let response: Response;
+    try {
+      response = await fetch(discoveryUrl(this.authority, authorityUrl), { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
+    } catch {
+      throw providerUnavailable('The discovery document could not be fetched.');
+    }
+    if (!response.ok) throw providerUnavailable(`The discovery document answered ${response.status}.`);
+    const metadataJson = await response.text();
+    let metadata: unknown;
+    try {
+      metadata = JSON.parse(metadataJson);
+    } catch {
+      throw providerUnavailable('The discovery document is not JSON.');
+    }
+    if (!isMetadata(metadata)) throw providerUnavailable('The discovery document lacks issuer, endpoints or jwks_uri.');
+    const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: FETCH_TIMEOUT_MS });
+    return { metadata, metadataJson, jwks };
+  }
+}

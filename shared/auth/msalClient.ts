@@ -1,0 +1,28 @@
+import { ConfidentialClientApplication, LogLevel, ProtocolMode, type Configuration, type ICachePlugin } from '@azure/msal-node';
+import type { AppConfig } from '../config';
+import type { MsalClientCredential } from '../credentials/clientCredential';
+import type { Provider } from './discovery';
+
+/**
+ * A confidential client for one request (or one account): MSAL keeps tokens in memory, so a
+ * shared instance would mix users' caches. It is cheap to build because the provider's
+ * metadata is handed over (no discovery) and the credential comes from memory.
+ */
+export function createConfidentialClient(config: AppConfig, authorityUrl: string, provider: Provider, credential: MsalClientCredential, cachePlugin?: ICachePlugin): ConfidentialClientApplication {
+  const msalConfig: Configuration = {
+    auth: {
+      clientId: config.clientId,
+      authority: authorityUrl,
+      knownAuthorities: [...config.authority.knownAuthorities],
+      authorityMetadata: provider.metadataJson,
+      ...credential,
+    },
+    cache: cachePlugin ? { cachePlugin } : undefined,
+    system: {
+      // Entra and B2C speak MSAL's AAD dialect; any other OpenID provider plain OIDC.
+      protocolMode: config.authority.kind === 'oidc' ? ProtocolMode.OIDC : ProtocolMode.AAD,
+      loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => {} },
+    },
+  };
+  return new ConfidentialClientApplication(msalConfig);
+}

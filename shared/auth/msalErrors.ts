@@ -1,0 +1,44 @@
+import { AuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
+import { ProblemError } from '../errors';
+
+/** Entra's codes for a client credential the provider refuses (secret rotated, certificate expired...). */
+const CLIENT_CREDENTIAL_CODES = ['AADSTS7000215', 'AADSTS7000222', 'AADSTS700027', 'AADSTS700024', 'AADSTS7000214', 'AADSTS1000502'];
+
+export function isClientCredentialRejected(error: unknown): boolean {
+  if (!(error instanceof AuthError)) return false;
+  if (error.errorCode === 'invalid_client') return true;
+  const text = `${error.errorMessage ?? ''} ${(error as ServerError).subError ?? ''}`;
+  return CLIENT_CREDENTIAL_CODES.some((code) => text.includes(code));
+}
+
+export function isInteractionRequired(error: unknown): boolean {
+  if (error instanceof InteractionRequiredAuthError) return true;
+  return error instanceof ServerError && ['invalid_grant', 'interaction_required', 'consent_required', 'login_required'].includes(error.errorCode);
+}
+
+function isUnreachable(error: unknown): boolean {
+  if (!(error instanceof AuthError)) return true;
+  const status = (error as ServerError & { status?: number }).status;
+  if (typeof status === 'number' && status >= 500) return true;
+  return /network|fetch|endpoints_resolution|no_network|ECONN|timed?\s?out|status 5\d\d/i.test(`${error.errorCode} ${error.errorMessage}`);
+}
+
+/** Maps a failed code redemption to the contract's answer. */
+export function codeRedemptionProblem(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof AuthError) {
+    if (error.errorCode === 'nonce_mismatch') return new ProblemError(401, 'id_token_invalid', 'The sign-in could not be verified', 'The ID token does not carry the nonce of this sign-in.');
+    if (error.errorCode === 'state_mismatch' || error.errorCode === 'state_not_found') return new ProblemError(400, 'state_mismatch', 'The sign-in response does not match the sign-in request');
+    if (isClientCredentialRejected(error)) return new ProblemError(502, 'client_credential_rejected', 'The identity provider refused the app\'s credential');
+    if (error instanceof ServerError && !isUnreachable(error)) {
+      return new ProblemError(400, 'code_rejected', 'The identity provider refused the sign-in code', `Provider error: ${safeCode(error.errorCode)}. Sign in again.`);
+    }
+  }
+  if (isUnreachable(error)) return new ProblemError(502, 'provider_unavailable', 'The identity provider could not be reached');
+  return new ProblemError(400, 'code_rejected', 'The identity provider refused the sign-in code');
+}
+
+/** Provider error codes are echoed only when they look like codes, never free text. */
+export function safeCode(code: unknown): string {
+  return typeof code === 'string' && /^[a-z0-9_.-]{1,64}$/i.test(code) ? code : 'unknown';
+}

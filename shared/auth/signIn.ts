@@ -1,0 +1,163 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Cookie } from '@azure/functions';
+import { CryptoProvider, ResponseMode } from '@azure/msal-node';
+import type { Runtime } from '../runtime';
+import { ProblemError } from '../errors';
+import { safeReturnUrl } from '../returnUrl';
+import { partitionKeyFor } from '../tokenCache/tableStore';
+import {
+  AUTH_REQUEST_LIFETIME_SECONDS,
+  authRequestCookie,
+  clearedAuthRequestCookie,
+  newSessionId,
+  pickSessionClaims,
+  readAuthRequest,
+  sessionCookie,
+  type AuthRequest,
+  type Session,
+} from '../session/session';
+import { authorityFor } from './authority';
+import { createConfidentialClient } from './msalClient';
+import { validateIdToken } from './idToken';
+import { codeRedemptionProblem, safeCode } from './msalErrors';
+import { withCredentialRetry } from './credentialRetry';
+
+/** The provider posts the code back (form_post), as Microsoft.Identity.Web does: it stays out of URLs and logs. */
+export const RESPONSE_MODE = 'form_post' as const;
+const PROMPTS = new Set(['login', 'none', 'consent', 'select_account', 'create']);
+// RFC 6749 scope-token characters.
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
+const MAX_EXTRA_SCOPES = 20;
+/** Token cache rows outlive sessions by the refresh token's usual lifetime; the purge timer uses it. */
+export const CACHE_ROW_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
+
+export interface SignInOptions {
+  readonly returnUrl?: string | null;
+  readonly prompt?: string | null;
+  readonly loginHint?: string | null;
+  readonly domainHint?: string | null;
+  readonly scopes?: string | null;
+  readonly policy?: string | null;
+}
+
+function randomValue(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function parseExtraScopes(value: string | null | undefined): string[] {
+  const scopes = (value ?? '').split(/[\s+]+/).filter(Boolean);
+  if (scopes.length > MAX_EXTRA_SCOPES || scopes.some((s) => !SCOPE_TOKEN.test(s))) {
+    throw new ProblemError(400, 'scopes_invalid', 'The scopes parameter is not valid', `Give at most ${MAX_EXTRA_SCOPES} space-separated scopes.`);
+  }
+  return scopes;
+}
+
+function hint(value: string | null | undefined, name: string): string | undefined {
+  if (!value) return undefined;
+  if (value.length > 256 || /[\u0000-\u001f\u007f]/.test(value)) throw new ProblemError(400, `${name}_invalid`, `The ${name} parameter is not valid`);
+  return value;
+}
+
+/** /api/login: the authorization URL (code flow, PKCE S256, state, nonce) and the sealed cookie that remembers them. */
+export async function beginSignIn(runtime: Runtime, options: SignInOptions): Promise<{ location: string; cookie: Cookie }> {
+  const { config } = runtime;
+  const prompt = options.prompt ?? undefined;
+  if (prompt !== undefined && !PROMPTS.has(prompt)) throw new ProblemError(400, 'prompt_invalid', 'The prompt parameter is not valid', `Use one of ${[...PROMPTS].join(', ')}.`);
+  const loginHint = hint(options.loginHint, 'loginHint');
+  const domainHint = hint(options.domainHint, 'domainHint');
+  const scopes = [...new Set([...config.signInScopes, ...parseExtraScopes(options.scopes)])];
+  const authority = authorityFor(config, options.policy);
+
+  const provider = await runtime.providers.get(authority.url);
+  const { verifier, challenge } = await new CryptoProvider().generatePkceCodes();
+  const request: AuthRequest = {
+    state: randomValue(),
+    nonce: randomValue(),
+    codeVerifier: verifier,
+    returnUrl: safeReturnUrl(options.returnUrl),
+    scopes,
+    policy: authority.policy,
+    exp: Math.floor(Date.now() / 1000) + AUTH_REQUEST_LIFETIME_SECONDS,
+  };
+  const location = await withCredentialRetry(runtime, (credential) =>
+    createConfidentialClient(config, authority.url, provider, credential).getAuthCodeUrl({
+      scopes,
+      redirectUri: config.redirectUri,
+      responseMode: ResponseMode.FORM_POST,
+      codeChallenge: challenge,
+      codeChallengeMethod: 'S256',
+      state: request.state,
+      nonce: request.nonce,
+      prompt,
+      loginHint,
+      domainHint,
+    }),
+  );
+  return { location, cookie: await authRequestCookie(runtime.sealer, request, RESPONSE_MODE) };
+}
+
+function sameValue(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The provider's answer at /api/redirect, from the query (GET) or the posted form. */
+export interface AuthorizationResponse {
+  readonly code?: string | null;
+  readonly state?: string | null;
+  readonly error?: string | null;
+}
+
+/**
+ * /api/redirect: checks the state against the auth-request cookie, redeems the code with MSAL
+ * (verifier, state and nonce), validates the ID token, writes the account's cache row (one
+ * Table write), and starts a new session.
+ */
+export async function completeSignIn(runtime: Runtime, response: AuthorizationResponse, cookieHeader: string | null): Promise<{ location: string; cookies: Cookie[] }> {
+  const { config } = runtime;
+  const pending = await readAuthRequest(runtime.sealer, cookieHeader);
+  // A callback whose state does not match changes nothing, not even the pending sign-in's cookie.
+  if (!pending) throw new ProblemError(400, 'state_missing', 'No sign-in is in progress', 'The sign-in request expired or was started in another browser. Sign in again.');
+  if (!response.state || !sameValue(response.state, pending.state)) throw new ProblemError(400, 'state_mismatch', 'The sign-in response does not match the sign-in request');
+
+  const clear = clearedAuthRequestCookie(RESPONSE_MODE);
+  try {
+    if (response.error) throw new ProblemError(400, 'provider_error', 'The identity provider did not sign you in', `Provider error: ${safeCode(response.error)}.`, { error: safeCode(response.error) });
+    if (!response.code) throw new ProblemError(400, 'code_missing', 'The sign-in response carries no code');
+
+    const authority = authorityFor(config, pending.policy);
+    const provider = await runtime.providers.get(authority.url);
+    const { result, cache } = await withCredentialRetry(runtime, async (credential) => {
+      const client = createConfidentialClient(config, authority.url, provider, credential);
+      try {
+        const result = await client.acquireTokenByCode(
+          { code: response.code!, scopes: [...pending.scopes], redirectUri: config.redirectUri, codeVerifier: pending.codeVerifier, state: pending.state },
+          { code: response.code!, state: pending.state, nonce: pending.nonce },
+        );
+        return { result, cache: client.getTokenCache().serialize() };
+      } catch (error) {
+        throw codeRedemptionProblem(error);
+      }
+    });
+    const claims = await validateIdToken(result.idToken, provider, config.clientId, pending.nonce);
+    const homeAccountId = result.account?.homeAccountId;
+    if (!homeAccountId) throw new ProblemError(401, 'id_token_invalid', 'The sign-in could not be verified', 'The provider returned no account.');
+
+    // Written only now, after the ID token proved itself: a refused sign-in leaves no row.
+    await runtime.tokenCache.upsert(partitionKeyFor(homeAccountId), cache, new Date(Date.now() + CACHE_ROW_LIFETIME_MS));
+    const now = Math.floor(Date.now() / 1000);
+    const session: Session = {
+      sid: newSessionId(),
+      homeAccountId,
+      claims: pickSessionClaims(claims),
+      policy: pending.policy,
+      iat: now,
+      exp: now + config.session.lifetimeSeconds,
+    };
+    return { location: safeReturnUrl(pending.returnUrl), cookies: [await sessionCookie(runtime.sealer, session), clear] };
+  } catch (error) {
+    if (error instanceof ProblemError) throw error.withCookies([clear]);
+    throw error;
+  }
+}

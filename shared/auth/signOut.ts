@@ -1,0 +1,33 @@
+import type { Cookie } from '@azure/functions';
+import type { Runtime } from '../runtime';
+import { ProblemError } from '../errors';
+import { partitionKeyFor } from '../tokenCache/tableStore';
+import { clearedSessionCookie, type Session } from '../session/session';
+import { authorityFor } from './authority';
+
+/**
+ * Signs the session's account out: its cache row goes (so every copy of the cookie loses its
+ * tokens), the cookie is cleared, and the browser goes on to the provider's end-session
+ * endpoint, which comes back to the configured post-logout URL.
+ */
+export async function signOut(runtime: Runtime, session: Session | undefined): Promise<{ location: string; cookies: Cookie[] }> {
+  const { config } = runtime;
+  if (session) await runtime.tokenCache.delete(partitionKeyFor(session.homeAccountId));
+  let location = config.postLogoutRedirectUri;
+  try {
+    const provider = await runtime.providers.get(authorityFor(config, session?.policy).url);
+    const endSession = provider.metadata.end_session_endpoint;
+    if (endSession) {
+      const url = new URL(endSession);
+      url.searchParams.set('post_logout_redirect_uri', config.postLogoutRedirectUri);
+      url.searchParams.set('client_id', config.clientId);
+      const hint = session?.claims['login_hint'] ?? session?.claims['preferred_username'];
+      if (typeof hint === 'string') url.searchParams.set('logout_hint', hint);
+      location = url.href;
+    }
+  } catch (error) {
+    // The local sign-out has happened; a provider that cannot be reached only skips its part.
+    if (!(error instanceof ProblemError)) throw error;
+  }
+  return { location, cookies: [clearedSessionCookie()] };
+}

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { RestError, TableClient, type TableEntity } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/core-auth';
+import type { TableConnection } from '../config';
+import { ProblemError } from '../errors';
+
+/**
+ * One row per account in Table Storage holding the account's serialized MSAL cache.
+ * The cache is split across 32K-character string properties (Table limits: 64 KiB per
+ * property, 1 MiB per entity, measured in UTF-8 by the service: the guard below is ours).
+ */
+export const ROW_KEY = 'msal';
+const CHUNK_CHARS = 32 * 1024;
+const MAX_CHUNKS = 30;
+const MAX_ENTITY_UTF8_BYTES = 960 * 1024;
+
+export interface CacheRow {
+  readonly cache: string;
+  readonly etag: string;
+}
+
+export interface TableCallCounts {
+  reads: number;
+  writes: number;
+  deletes: number;
+  other: number;
+}
+
+/** The outcome of a conditional write: written, someone else wrote first, or the row is gone. */
+export type WriteResult = { readonly kind: 'written'; readonly etag: string } | { readonly kind: 'conflict' } | { readonly kind: 'missing' };
+
+export function partitionKeyFor(homeAccountId: string): string {
+  // Home account ids hold '.' and tenant ids of any length: a hash is always a valid key.
+  return createHash('sha256').update(homeAccountId, 'utf8').digest('base64url');
+}
+
+export function storageUnavailable(): ProblemError {
+  return new ProblemError(503, 'token_cache_unavailable', 'The token cache could not be reached');
+}
+
+function isStatus(error: unknown, status: number): boolean {
+  return error instanceof RestError && error.statusCode === status;
+}
+
+function isTableNotFound(error: unknown): boolean {
+  return error instanceof RestError && error.statusCode === 404 && /TableNotFound/i.test(String(error.code ?? error.message));
+}
+
+export function toEntity(partitionKey: string, cache: string, expiresOn: Date): TableEntity<Record<string, unknown>> {
+  const chunks: string[] = [];
+  for (let i = 0; i < cache.length; i += CHUNK_CHARS) chunks.push(cache.slice(i, i + CHUNK_CHARS));
+  const bytes = Buffer.byteLength(cache, 'utf8');
+  if (chunks.length > MAX_CHUNKS || bytes > MAX_ENTITY_UTF8_BYTES) {
+    throw new ProblemError(507, 'token_cache_too_large', 'The account\'s token cache is too large to store');
+  }
+  const entity: TableEntity<Record<string, unknown>> = { partitionKey, rowKey: ROW_KEY, Chunks: chunks.length, ExpiresOn: expiresOn, Version: 1 };
+  chunks.forEach((chunk, i) => (entity[`Cache${i}`] = chunk));
+  return entity;
+}
+
+export function fromEntity(entity: Record<string, unknown>): string | undefined {
+  const count = entity['Chunks'];
+  if (typeof count !== 'number' || count < 0 || count > MAX_CHUNKS) return undefined;
+  let cache = '';
+  for (let i = 0; i < count; i++) {
+    const chunk = entity[`Cache${i}`];
+    if (typeof chunk !== 'string') return undefined;
+    cache += chunk;
+  }
+  return cache;
+}
+
+export function createTableClient(connection: TableConnection, tableName: string, credentialFor: (clientId?: string) => TokenCredential, counts: TableCallCounts): TableClient {
+  const countingPolicy = {
+    name: 'countTableCalls',
+    sendRequest: async (request: { method: string }, next: (r: never) => Promise<unknown>) => {
+      if (request.method === 'GET') counts.reads++;
+      else if (request.method === 'DELETE') counts.deletes++;
+      else if (request.method === 'PUT' || request.method === 'MERGE' || request.method === 'PATCH') counts.writes++;
+      else counts.other++;
+      return next(request as never);
+    },
+  };
+  const options = { additionalPolicies: [{ policy: countingPolicy as never, position: 'perCall' as const }] };
+  if (connection.kind === 'connectionString') {
+    const insecure = /DefaultEndpointsProtocol=http;|TableEndpoint=http:\/\/|UseDevelopmentStorage=true/i.test(connection.connectionString);
+    return TableClient.fromConnectionString(connection.connectionString, tableName, { ...options, allowInsecureConnection: insecure });
+  }
+  return new TableClient(connection.tableServiceUri, tableName, credentialFor(connection.managedIdentityClientId), {
+    ...options,
+    allowInsecureConnection: connection.tableServiceUri.startsWith('http:'),
+  });
+}
+
+/** Table access for the token cache; every failure of the service becomes a 503 problem. */
+export class TokenCacheTable {
+  private tableEnsured = false;
+
+  constructor(private readonly client: TableClient) {}
+
+  async read(partitionKey: string): Promise<CacheRow | undefined> {
+    try {
+      const entity = await this.client.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY);
+      const cache = fromEntity(entity);
+      return cache === undefined || !entity.etag ? undefined : { cache, etag: entity.etag };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw storageUnavailable();
+    }
+  }
+
+  /** Unconditional write: a fresh sign-in replaces whatever the row held. */
+  async upsert(partitionKey: string, cache: string, expiresOn: Date): Promise<string> {
+    const entity = toEntity(partitionKey, cache, expiresOn);
+    const response = await this.withTable(() => this.client.upsertEntity(entity, 'Replace'));
+    return response.etag ?? '';
+  }
+
+  /** Writes only over the version that was read (If-Match), or creates when none was. */
+  async writeIfUnchanged(partitionKey: string, cache: string, expiresOn: Date, etag: string | undefined): Promise<WriteResult> {
+    const entity = toEntity(partitionKey, cache, expiresOn);
+    try {
+      const response = etag
+        ? await this.client.updateEntity(entity, 'Replace', { etag })
+        : await this.withTable(() => this.client.createEntity(entity));
+      return { kind: 'written', etag: response.etag ?? '' };
+    } catch (error) {
+      if (isStatus(error, 412) || isStatus(error, 409)) return { kind: 'conflict' };
+      if (isStatus(error, 404)) return { kind: 'missing' };
+      throw storageUnavailable();
+    }
+  }
+
+  async delete(partitionKey: string): Promise<boolean> {
+    try {
+      await this.client.deleteEntity(partitionKey, ROW_KEY);
+      return true;
+    } catch (error) {
+      if (isStatus(error, 404)) return false;
+      throw storageUnavailable();
+    }
+  }
+
+  /** Creates the table on first need, so a fresh storage account works without a setup step. */
+  private async withTable<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isTableNotFound(error) || this.tableEnsured) {
+        if (error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)) throw error;
+        throw storageUnavailable();
+      }
+    }
+    try {
+      await this.client.createTable();
+      this.tableEnsured = true;
+      return await write();
+    } catch (error) {
+      if (error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)) throw error;
+      throw storageUnavailable();
+    }
+  }
+}
