@@ -1,4 +1,6 @@
-/** Jest: TypeScript through SWC; jose ships ESM only, so it is transformed too. */
+/** Jest: TypeScript through SWC; ESM-only dependencies are transformed too. */
+const esmOnly = ['jose', 'cookie', 'agent-base', 'http-proxy-agent', 'https-proxy-agent', 'proxy-agent-negotiate', 'fast-xml-parser', 'fast-xml-builder', 'strnum', 'path-expression-matcher', 'xml-naming', '@nodable/entities', 'anynum', 'web-tree-sitter'];
+
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
@@ -6,7 +8,8 @@ module.exports = {
   transform: {
     '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // ESM-only packages (jose, cookie, the proxy agents and XML parser under the Azure SDK) are compiled to CommonJS too.
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -76,16 +76,17 @@ const MICROSOFT_AUTHORITY_HOSTS = [
 ];
 const SESSION_LIFETIME_SECONDS = 8 * 60 * 60;
 
-const httpsUrl = z
-  .string()
-  .trim()
-  .refine((v) => URL.canParse(v), 'must be an absolute URL')
-  .refine((v) => new URL(v).protocol === 'https:', 'must use https');
-const absoluteHttpUrl = z
-  .string()
-  .trim()
-  .refine((v) => URL.canParse(v), 'must be an absolute URL')
-  .refine((v) => ['https:', 'http:'].includes(new URL(v).protocol), 'must be an http(s) URL');
+function urlWith(protocols: readonly string[], message: string) {
+  return z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      if (!URL.canParse(v)) ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
+      else if (!protocols.includes(new URL(v).protocol)) ctx.addIssue({ code: 'custom', message });
+    });
+}
+const httpsUrl = urlWith(['https:'], 'must use https');
+const absoluteHttpUrl = urlWith(['https:', 'http:'], 'must be an http(s) URL');
 const identifier = z.string().trim().min(1, 'must not be empty');
 const apiName = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
