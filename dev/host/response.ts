@@ -1,0 +1,133 @@
+import { HttpResponse, type HttpResponseInit } from '@azure/functions';
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { serializeCookie } from './cookies';
+
+// Hop-by-hop headers the worker's HTTP proxy drops from a handler's response.
+const BLOCKED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/** A handler's answer, normalized: what goes on the wire before the body. */
+export interface PreparedResponse {
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string | string[]]>;
+  /** The whole body when its size is known up front (string, bytes, jsonBody); else streamed. */
+  readonly bytes: Buffer | null;
+  readonly stream: ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * Normalizes a handler result like the worker (`toRpcHttp`): an HttpResponse as is, a plain
+ * object through `new HttpResponse(init)` (jsonBody → JSON with application/json). Nothing is
+ * written yet, so any error here (bad status, bad cookie) still becomes a clean 500.
+ */
+export async function prepareResponse(result: unknown): Promise<PreparedResponse> {
+  if (result === undefined || result === null) {
+    // The host answers 204 when an HTTP function returns nothing.
+    return { status: 204, headers: [], bytes: null, stream: null };
+  }
+  if (typeof result !== 'object') {
+    throw new TypeError('The HTTP response must be an object with optional properties "body", "status", "headers", and "cookies".');
+  }
+  const response = result instanceof HttpResponse ? result : new HttpResponse(result as HttpResponseInit);
+  const headers = collectHeaders(response);
+  const noBody = NULL_BODY_STATUSES.has(response.status);
+  if (noBody || response.body === null) {
+    await response.body?.cancel().catch(() => undefined);
+    return { status: response.status, headers, bytes: noBody ? null : Buffer.alloc(0), stream: null };
+  }
+  if (!(result instanceof HttpResponse) && hasKnownSize(result as HttpResponseInit)) {
+    return { status: response.status, headers, bytes: Buffer.from(await response.arrayBuffer()), stream: null };
+  }
+  return { status: response.status, headers, bytes: null, stream: response.body as ReadableStream<Uint8Array> };
+}
+
+function hasKnownSize(init: HttpResponseInit): boolean {
+  if (init.jsonBody !== undefined && init.jsonBody !== null) return true;
+  const body = init.body;
+  return typeof body === 'string' || ArrayBuffer.isView(body) || body instanceof ArrayBuffer;
+}
+
+/** Keeps every value: Set-Cookie from the headers one by one, then one per `cookies` entry. */
+function collectHeaders(response: HttpResponse): Array<readonly [string, string | string[]]> {
+  const out: Array<readonly [string, string | string[]]> = [];
+  const connectionListed = new Set(
+    (response.headers.get('connection') ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  for (const [name, value] of response.headers) {
+    if (name === 'set-cookie' || BLOCKED_HEADERS.has(name) || connectionListed.has(name)) continue;
+    out.push([name, value]);
+  }
+  const setCookies = [...response.headers.getSetCookie(), ...response.cookies.map(serializeCookie)];
+  if (setCookies.length > 0) out.push(['set-cookie', setCookies]);
+  return out;
+}
+
+/**
+ * Writes a prepared response. Streams chunk by chunk with backpressure; a HEAD request gets the
+ * headers only. Resolves once done; a client that went away ends the stream quietly (the
+ * returned flag says whether the body was delivered).
+ */
+export async function writePreparedResponse(res: ServerResponse, prepared: PreparedResponse, isHead: boolean): Promise<boolean> {
+  res.statusCode = prepared.status;
+  for (const [name, value] of prepared.headers) {
+    // A streamed body is framed by Node (chunked); a stale length (e.g. of a decompressed upstream) would break it.
+    if (prepared.stream && !isHead && name === 'content-length') continue;
+    res.setHeader(name, value);
+  }
+  if (prepared.bytes && !res.hasHeader('content-length')) res.setHeader('content-length', prepared.bytes.length);
+  if (isHead || !prepared.stream) {
+    await prepared.stream?.cancel().catch(() => undefined);
+    return endResponse(res, isHead || !prepared.bytes ? undefined : prepared.bytes);
+  }
+  try {
+    await pipeline(Readable.fromWeb(prepared.stream as NodeReadableStream<Uint8Array>), res);
+    return true;
+  } catch {
+    // The client left, or the handler's stream failed after the headers went out: cut the connection.
+    res.destroy();
+    return false;
+  }
+}
+
+function endResponse(res: ServerResponse, body: Buffer | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (res.destroyed) return resolve(false);
+    res.once('close', () => resolve(res.writableFinished));
+    res.end(body);
+  });
+}
+
+/** The body of every unhandled failure: RFC 9457, never the error's message or stack. */
+export const INTERNAL_ERROR_PROBLEM = {
+  type: 'about:blank',
+  title: 'Internal Server Error',
+  status: 500,
+  code: 'internal_error',
+} as const;
+
+export function writeProblem(res: ServerResponse, problem: { readonly status: number }, isHead: boolean): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(JSON.stringify(problem));
+  res.writeHead(problem.status, { 'content-type': 'application/problem+json', 'content-length': body.length });
+  res.end(isHead ? undefined : body);
+}

@@ -1,0 +1,106 @@
+import { buildRouteTable, compareRoutePrecedence, compileRoute, decodePathValue, findRoute, matchRoute } from '../../dev/host';
+
+const match = (template: string, path: string) => matchRoute(compileRoute(template), path);
+
+describe('compileRoute / matchRoute', () => {
+  test('literals match case-insensitively, a trailing slash is ignored', () => {
+    expect(match('api/login', 'API/Login')).toEqual({});
+    expect(match('api/login', 'api/login/')).toEqual({});
+    expect(match('api/login', 'api/login/x')).toBeNull();
+    expect(match('api/login', 'api/logi')).toBeNull();
+    expect(match('api/login', 'api')).toBeNull();
+  });
+
+  test('parameters, optional parameters and defaults', () => {
+    expect(match('api/items/{id}', 'api/items/42')).toEqual({ id: '42' });
+    expect(match('api/items/{id}', 'api/items')).toBeNull();
+    expect(match('api/items/{id}', 'api/items/')).toBeNull();
+    expect(match('api/items/{id?}', 'api/items')).toEqual({});
+    expect(match('api/items/{id?}', 'api/items/7')).toEqual({ id: '7' });
+    expect(match('api/items/{id=first}', 'api/items')).toEqual({ id: 'first' });
+    expect(match('api/{a}/{b}', 'api//x')).toBeNull();
+  });
+
+  test('catch-all takes the rest, may be empty (then absent), keeps inner slashes', () => {
+    const route = compileRoute('api/proxy/{api}/{*path}');
+    expect(matchRoute(route, 'api/proxy/graph/v1.0/me')).toEqual({ api: 'graph', path: 'v1.0/me' });
+    expect(matchRoute(route, 'api/proxy/graph')).toEqual({ api: 'graph' });
+    expect(matchRoute(route, 'api/proxy/graph/')).toEqual({ api: 'graph' });
+    expect(matchRoute(route, 'api/proxy/graph/../x')).toEqual({ api: 'graph', path: '../x' });
+    expect(matchRoute(route, 'api/proxy')).toBeNull();
+  });
+
+  test('values are percent-decoded except %2F', () => {
+    expect(match('api/p/{*path}', 'api/p/a%2Fb/c%20d')).toEqual({ path: 'a%2Fb/c d' });
+    expect(match('api/p/{*path}', 'api/p/%2e%2e/x')).toEqual({ path: '../x' });
+    expect(match('api/p/{x}', 'api/p/caf%C3%A9')).toEqual({ x: 'café' });
+    expect(match('api/p/{x}', 'api/p/a+b')).toEqual({ x: 'a+b' });
+    expect(match('api/P%41TH/{x}', 'api/PAth/1')).toBeNull(); // literal templates are not decoded
+    expect(match('api/path/{x}', 'api/p%61th/1')).toEqual({ x: '1' });
+  });
+
+  test('decodePathValue leaves %2F (any case) and broken escapes alone', () => {
+    expect(decodePathValue('a%2fb%2Fc')).toBe('a%2fb%2Fc');
+    expect(decodePathValue('%5C%2e')).toBe('\\.');
+    expect(decodePathValue('%FF%zz')).toBe('%FF%zz');
+    expect(decodePathValue('100%')).toBe('100%');
+  });
+
+  test('constraints', () => {
+    expect(match('api/items/{id:int}', 'api/items/12')).toEqual({ id: '12' });
+    expect(match('api/items/{id:int}', 'api/items/x1')).toBeNull();
+    expect(match('api/items/{id:int}', 'api/items/99999999999')).toBeNull();
+    expect(match('api/n/{name:alpha}', 'api/n/Abc')).toEqual({ name: 'Abc' });
+    expect(match('api/n/{name:alpha}', 'api/n/a1')).toBeNull();
+    expect(match('api/n/{name:minlength(2):maxlength(3)}', 'api/n/abcd')).toBeNull();
+    expect(match('api/n/{name:regex(^a:b$)}', 'api/n/A:B')).toEqual({ name: 'A:B' });
+    expect(match('api/g/{id:guid}', 'api/g/0f8fad5b-d9cb-469f-a165-70867728950e')).not.toBeNull();
+    expect(match('api/i/{id:int=5}', 'api/i')).toEqual({ id: '5' });
+  });
+
+  test('refuses templates the host would refuse', () => {
+    expect(() => compileRoute('api/{*a}/b')).toThrow(/catch-all/);
+    expect(() => compileRoute('api/{a?}/b')).toThrow(/optional/);
+    expect(() => compileRoute('api/{a}.{b}')).toThrow(/mixes/);
+    expect(() => compileRoute('api/{id:nope}')).toThrow(/unknown constraint/);
+    expect(() => compileRoute('api/{a}/{A}')).toThrow(/twice/);
+  });
+
+  test('precedence: literal, constrained, parameter, catch-all', () => {
+    const order = ['{*all}', '{x}', 'me', '{x:int}'].map(compileRoute).sort(compareRoutePrecedence).map((r) => r.template);
+    expect(order).toEqual(['me', '{x:int}', '{x}', '{*all}']);
+  });
+});
+
+describe('route table', () => {
+  const handler = () => ({});
+  const table = buildRouteTable(
+    [
+      { name: 'any', options: { handler, route: '{*rest}', methods: ['GET'] } },
+      { name: 'me', options: { handler, methods: ['GET'] } },
+      { name: 'login', options: { handler } },
+    ],
+    'api',
+  );
+
+  test('the most specific route wins regardless of registration order', () => {
+    expect(findRoute(table, 'GET', '/api/me')?.entry.name).toBe('me');
+    expect(findRoute(table, 'GET', '/api/other/x')).toMatchObject({ entry: { name: 'any' }, params: { rest: 'other/x' } });
+  });
+
+  test('methods default to GET and POST; another method is a miss', () => {
+    expect(findRoute(table, 'POST', '/api/login')?.entry.name).toBe('login');
+    expect(findRoute(table, 'DELETE', '/api/login')).toBeNull();
+    expect(findRoute(table, 'POST', '/api/me')).toBeNull();
+  });
+
+  test('routes live under the prefix; an empty prefix serves from the root', () => {
+    expect(findRoute(table, 'GET', '/me')).toBeNull();
+    const bare = buildRouteTable([{ name: 'me', options: { handler } }], '');
+    expect(findRoute(bare, 'GET', '/me')?.entry.name).toBe('me');
+  });
+
+  test('duplicate function names are refused', () => {
+    expect(() => buildRouteTable([{ name: 'a', options: { handler } }, { name: 'A', options: { handler } }])).toThrow(/twice/);
+  });
+});

@@ -1,0 +1,357 @@
+import { HttpResponse, type HttpHandler, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { request as httpRequest } from 'node:http';
+import { startLocalFunctionsHost, type LocalFunctionsHost } from '../../dev/host';
+import type { HttpFunctionRegistration } from '../../functions/registration';
+
+const encoder = new TextEncoder();
+
+interface Seen {
+  params: Record<string, string>;
+  invocationId: string;
+}
+const seenBy = async (res: Response): Promise<Seen> => (await res.json()) as Seen;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Echoes what the handler saw, so tests can check the mapping from the wire. */
+async function echo(request: HttpRequest, context: InvocationContext) {
+  context.log('echo called');
+  return {
+    jsonBody: {
+      method: request.method,
+      url: request.url,
+      params: request.params,
+      query: [...request.query],
+      cookie: request.headers.get('cookie'),
+      accept: request.headers.get('accept'),
+      functionName: context.functionName,
+      invocationId: context.invocationId,
+    },
+  };
+}
+
+const functions: HttpFunctionRegistration[] = [
+  { name: 'echo', options: { route: 'echo/{a}/{b?}', methods: ['GET', 'POST'], handler: echo } },
+  { name: 'proxy', options: { route: 'proxy/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], handler: echo } },
+  { name: 'item', options: { route: 'items/{id:int}', methods: ['GET'], handler: echo } },
+  { name: 'me', options: { methods: ['GET', 'HEAD'], handler: () => ({ body: 'hello me', headers: { 'x-test': 'yes' } }) } },
+  {
+    name: 'cookies',
+    options: {
+      methods: ['GET'],
+      handler: () => ({
+        status: 302,
+        headers: { location: '/done', 'set-cookie': 'legacy=1; Path=/' },
+        cookies: [
+          { name: '__Host-session', value: 'abc.def', path: '/', secure: true, httpOnly: true, sameSite: 'Lax' },
+          { name: '__Host-auth', value: '', path: '/', secure: true, httpOnly: true, sameSite: 'None', maxAge: 0, expires: new Date(0) },
+          { name: 'plain', value: 'a b;c', domain: 'example.test' },
+        ],
+      }),
+    },
+  },
+  {
+    name: 'multi',
+    options: {
+      methods: ['GET'],
+      handler: () => {
+        const headers = new Headers({ 'content-type': 'text/plain' });
+        headers.append('x-multi', 'a');
+        headers.append('x-multi', 'b');
+        headers.set('connection', 'close'); // hop-by-hop: never forwarded
+        return new HttpResponse({ status: 201, headers, body: 'made' });
+      },
+    },
+  },
+  {
+    name: 'stream',
+    options: {
+      methods: ['GET'],
+      handler: () => ({
+        headers: { 'content-type': 'text/plain' },
+        body: new ReadableStream<Uint8Array>({
+          async start(controller) {
+            for (const part of ['one,', 'two,', 'three']) {
+              controller.enqueue(encoder.encode(part));
+              await sleep(30);
+            }
+            controller.close();
+          },
+        }),
+      }),
+    },
+  },
+  {
+    name: 'iterable',
+    options: {
+      methods: ['GET'],
+      handler: () => ({
+        body: (async function* () {
+          yield encoder.encode('a');
+          yield encoder.encode('b');
+        })(),
+      }),
+    },
+  },
+  {
+    name: 'endless',
+    options: {
+      methods: ['GET'],
+      handler: () => {
+        let n = 0;
+        return {
+          body: new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              await sleep(5);
+              // Bounded: stop anyway after ~10 s worth of chunks.
+              if (n++ > 2000) controller.close();
+              else controller.enqueue(encoder.encode(`chunk ${n}\n`));
+            },
+          }),
+        };
+      },
+    },
+  },
+  { name: 'json', options: { methods: ['GET'], handler: () => ({ status: 202, jsonBody: { ok: true, n: 1 } }) } },
+  {
+    name: 'boom',
+    options: {
+      methods: ['GET'],
+      handler: () => {
+        throw new Error('database password is hunter2');
+      },
+    },
+  },
+  {
+    name: 'upload',
+    options: {
+      methods: ['POST', 'PUT'],
+      handler: async (request) => {
+        const type = request.headers.get('content-type') ?? '';
+        if (type.startsWith('application/json')) return { jsonBody: { json: await request.json() } };
+        if (type.startsWith('application/x-www-form-urlencoded')) {
+          const form = await request.formData();
+          return { jsonBody: { form: Object.fromEntries([...form].map(([k, v]) => [k, String(v)])) } };
+        }
+        const bytes = await request.arrayBuffer();
+        return { jsonBody: { bytes: bytes.byteLength } };
+      },
+    },
+  },
+  // The typings demand a response; at run time a handler may still return nothing.
+  { name: 'nothing', options: { methods: ['GET'], handler: (() => undefined) as unknown as HttpHandler } },
+];
+
+let host: LocalFunctionsHost;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  host = await startLocalFunctionsHost({ functions, port: 0, log: (line) => lines.push(line), maxRequestBodyBytes: 1024 * 1024 });
+});
+afterAll(async () => {
+  await host.close();
+});
+
+/** A request with the path sent byte for byte (fetch would resolve `..` and `%2e%2e` first). */
+function rawGet(path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: host.port, path, method: 'GET', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject).end();
+  });
+}
+
+describe('local functions host', () => {
+  test('listens on loopback and reports its url', () => {
+    expect(host.url).toBe(`http://127.0.0.1:${host.port}`);
+    expect(lines.some((l) => l.includes(`echo: [GET,POST] ${host.url}/api/echo/{a}/{b?}`))).toBe(true);
+  });
+
+  test('route parameters, query, headers and context reach the handler', async () => {
+    const res = await fetch(`${host.url}/API/Echo/x%20y?q=1&q=2&r=%2F`, { headers: { cookie: 'a=1; b=2', accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const seen = await seenBy(res);
+    expect(seen).toMatchObject({
+      method: 'GET',
+      url: `${host.url}/API/Echo/x%20y?q=1&q=2&r=%2F`,
+      params: { a: 'x y' },
+      query: [['q', '1'], ['q', '2'], ['r', '/']],
+      cookie: 'a=1; b=2',
+      accept: 'application/json',
+      functionName: 'echo',
+    });
+    expect(seen.invocationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines).toContain('[echo] information: echo called');
+  });
+
+  test('catch-all parameter: inner slashes, %2F kept encoded, empty means absent', async () => {
+    const a = await seenBy(await fetch(`${host.url}/api/proxy/graph/v1.0/me/a%2Fb%3F`));
+    expect(a.params).toEqual({ api: 'graph', path: 'v1.0/me/a%2Fb?' });
+    const b = await seenBy(await fetch(`${host.url}/api/proxy/graph`));
+    expect(b.params).toEqual({ api: 'graph' });
+  });
+
+  test('params come from the raw path: `..` and %2e%2e stay visible', async () => {
+    const dots = await rawGet('/api/proxy/graph/../../secret');
+    expect(dots.status).toBe(200);
+    expect(JSON.parse(dots.body).params).toEqual({ api: 'graph', path: '../../secret' });
+    const encoded = await rawGet('/api/proxy/graph/%2e%2e/x%5Cy');
+    expect(JSON.parse(encoded.body).params).toEqual({ api: 'graph', path: '../x\\y' });
+  });
+
+  test('int constraint, unknown route and wrong method are 404', async () => {
+    expect(await (await fetch(`${host.url}/api/items/12`)).json()).toMatchObject({ params: { id: '12' } });
+    expect((await fetch(`${host.url}/api/items/twelve`)).status).toBe(404);
+    expect((await fetch(`${host.url}/api/nope`)).status).toBe(404);
+    expect((await fetch(`${host.url}/echo/x`)).status).toBe(404); // outside the route prefix
+    expect((await fetch(`${host.url}/api/echo/x`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  test('cookies become one Set-Cookie each, serialized as given', async () => {
+    const res = await fetch(`${host.url}/api/cookies`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/done');
+    expect(res.headers.getSetCookie()).toEqual([
+      'legacy=1; Path=/',
+      '__Host-session=abc.def; Path=/; HttpOnly; Secure; SameSite=Lax',
+      '__Host-auth=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=None',
+      'plain=a%20b%3Bc; Domain=example.test',
+    ]);
+  });
+
+  test('HttpResponse instance: status, multi-valued headers, hop-by-hop dropped', async () => {
+    const res = await fetch(`${host.url}/api/multi`);
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-multi')).toBe('a, b');
+    expect(res.headers.get('connection')).not.toBe('close');
+    expect(await res.text()).toBe('made');
+  });
+
+  test('jsonBody gets application/json and a length', async () => {
+    const res = await fetch(`${host.url}/api/json`);
+    expect(res.status).toBe(202);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.headers.get('content-length')).toBe(String('{"ok":true,"n":1}'.length));
+    expect(await res.json()).toEqual({ ok: true, n: 1 });
+  });
+
+  test('a ReadableStream body arrives chunk by chunk', async () => {
+    const res = await fetch(`${host.url}/api/stream`);
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const chunks: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(decoder.decode(value));
+    }
+    expect(chunks.join('')).toBe('one,two,three');
+    expect(chunks.length).toBeGreaterThan(1);
+  });
+
+  test('an AsyncIterable body is streamed too', async () => {
+    expect(await (await fetch(`${host.url}/api/iterable`)).text()).toBe('ab');
+  });
+
+  test('a throwing handler: 500 problem+json without the message; the log has name and message only', async () => {
+    const res = await fetch(`${host.url}/api/boom`);
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ type: 'about:blank', title: 'Internal Server Error', status: 500, code: 'internal_error' });
+    expect(text).not.toContain('hunter2');
+    const logged = lines.filter((l) => l.startsWith('[boom]'));
+    expect(logged).toEqual(['[boom] Executed with error: Error: database password is hunter2']);
+    expect(lines.join('\n')).not.toMatch(/at .*host\.test/); // no stack
+  });
+
+  test('request bodies: JSON, form and bytes', async () => {
+    const json = await fetch(`${host.url}/api/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: [1, 2] }),
+    });
+    expect(await json.json()).toEqual({ json: { a: [1, 2] } });
+    const form = await fetch(`${host.url}/api/upload`, { method: 'POST', body: new URLSearchParams({ code: 'c0de', state: 's t' }) });
+    expect(await form.json()).toEqual({ form: { code: 'c0de', state: 's t' } });
+    const bytes = await fetch(`${host.url}/api/upload`, { method: 'PUT', body: new Uint8Array(300_000) });
+    expect(await bytes.json()).toEqual({ bytes: 300_000 });
+  });
+
+  test('a streamed upload is counted: beyond the limit 413, declared or not', async () => {
+    const declared = await fetch(`${host.url}/api/upload`, { method: 'POST', body: new Uint8Array(2 * 1024 * 1024) });
+    expect(declared.status).toBe(413);
+    const chunk = new Uint8Array(256 * 1024);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const chunked = await fetch(`${host.url}/api/upload`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(await chunked.json()).toMatchObject({ status: 413, code: 'payload_too_large' });
+  });
+
+  test('HEAD: headers without a body', async () => {
+    const res = await fetch(`${host.url}/api/me`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-test')).toBe('yes');
+    expect(res.headers.get('content-length')).toBe('8');
+    expect(await res.text()).toBe('');
+  });
+
+  test('no result: 204', async () => {
+    const res = await fetch(`${host.url}/api/nothing`);
+    expect(res.status).toBe(204);
+  });
+
+  test('a client leaving mid-stream does not hurt the host', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${host.url}/api/endless`, { signal: abort.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    abort.abort();
+    await expect(reader.read()).rejects.toThrow();
+    await sleep(50);
+    expect((await fetch(`${host.url}/api/json`)).status).toBe(202);
+    expect(lines.some((l) => l.startsWith('GET /api/endless -> 200 (endless, client gone)'))).toBe(true);
+  });
+
+  test('a client leaving mid-upload does not hurt the host', async () => {
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: host.port,
+        path: '/api/upload',
+        method: 'POST',
+        agent: false,
+        headers: { 'content-length': String(512 * 1024) },
+      });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(16 * 1024), () => setTimeout(() => req.destroy(), 30));
+      req.on('close', () => resolve());
+    });
+    await sleep(50);
+    expect((await fetch(`${host.url}/api/json`)).status).toBe(202);
+  });
+
+  test('query strings never reach the request log', async () => {
+    await fetch(`${host.url}/api/echo/a?code=supersecretcode`);
+    expect(lines.join('\n')).not.toContain('supersecretcode');
+  });
+});
+
+test('close() ends with keep-alive sockets open and frees the port', async () => {
+  const other = await startLocalFunctionsHost({ functions: [functions[9]!], log: () => undefined });
+  expect((await fetch(`${other.url}/api/json`)).status).toBe(202); // leaves an idle keep-alive socket
+  const started = Date.now();
+  await other.close();
+  expect(Date.now() - started).toBeLessThan(1500);
+  await expect(fetch(`${other.url}/api/json`)).rejects.toThrow();
+});
