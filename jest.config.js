@@ -10,6 +10,7 @@ module.exports = {
   },
   // ESM-only packages (jose, cookie, the proxy agents and XML parser under the Azure SDK) are compiled to CommonJS too.
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  setupFiles: ['<rootDir>/dev/quietTestMode.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

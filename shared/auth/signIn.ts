@@ -132,7 +132,7 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
       const client = createConfidentialClient(config, authority.url, provider, credential);
       try {
         const result = await client.acquireTokenByCode(
-          { code: response.code!, scopes: [...pending.scopes], redirectUri: config.redirectUri, codeVerifier: pending.codeVerifier, state: pending.state },
+          { code: response.code!, scopes: [...pending.scopes], redirectUri: config.redirectUri, codeVerifier: pending.codeVerifier, state: pending.state, nonce: pending.nonce },
           { code: response.code!, state: pending.state, nonce: pending.nonce },
         );
         return { result, cache: client.getTokenCache().serialize() };

@@ -1,0 +1,130 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { handleAuthorize, handleLogin } from './authorize';
+import { HttpError, sendJson } from './http';
+import { SigningKeys } from './keys';
+import { handleLogout } from './logout';
+import { OIDC_SCOPES } from './scopes';
+import { ProviderState } from './state';
+import { handleToken } from './token';
+import type { DevIdentityProvider, DevIdentityProviderOptions, DevIdpEndpoint } from './types';
+
+export type * from './types';
+export { DEFAULT_USERS, DEV_TENANT_ID } from './users';
+
+function discoveryDocument(state: ProviderState): Record<string, unknown> {
+  const { issuer } = state;
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: state.tokenEndpoint,
+    jwks_uri: `${issuer}/jwks`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    end_session_endpoint: `${issuer}/logout`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query', 'form_post'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
+    scopes_supported: [...OIDC_SCOPES, ...state.apis.flatMap((api) => api.scopes)],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'auth_time', 'nonce', 'name', 'preferred_username', 'email', 'oid', 'tid', 'sid', 'ver'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+  };
+}
+
+/** GET /userinfo with one of our access tokens for a user. */
+async function handleUserinfo(state: ProviderState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  try {
+    if (!token) throw new Error('no token');
+    const { payload } = await jwtVerify(token, createLocalJWKSet(state.tokens.keys.jwks()), { issuer: state.issuer, algorithms: ['RS256'] });
+    const user = typeof payload.sub === 'string' ? state.userBySub(payload.sub) : undefined;
+    if (!user) throw new Error('not a user token');
+    sendJson(res, 200, { sub: user.sub, name: user.name, preferred_username: user.username, email: user.email ?? user.username, oid: user.oid, tid: user.tid });
+  } catch {
+    sendJson(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+  }
+}
+
+type Handler = (state: ProviderState, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+const ROUTES: Record<string, { endpoint: DevIdpEndpoint; methods: string[]; handler: Handler }> = {
+  '/.well-known/openid-configuration': {
+    endpoint: 'discovery',
+    methods: ['GET'],
+    handler: (state, _req, res) => sendJson(res, 200, discoveryDocument(state), { 'cache-control': 'no-cache' }),
+  },
+  '/jwks': { endpoint: 'jwks', methods: ['GET'], handler: (state, _req, res) => sendJson(res, 200, state.tokens.keys.jwks(), { 'cache-control': 'no-cache' }) },
+  '/authorize': { endpoint: 'authorize', methods: ['GET', 'POST'], handler: handleAuthorize },
+  '/authorize/login': { endpoint: 'login', methods: ['POST'], handler: handleLogin },
+  '/token': { endpoint: 'token', methods: ['POST'], handler: handleToken },
+  '/userinfo': { endpoint: 'userinfo', methods: ['GET', 'POST'], handler: handleUserinfo },
+  '/logout': { endpoint: 'logout', methods: ['GET', 'POST'], handler: handleLogout },
+};
+
+async function route(state: ProviderState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', state.issuer);
+  const entry = Object.hasOwn(ROUTES, url.pathname) ? ROUTES[url.pathname] : undefined;
+  state.stats.requests[entry?.endpoint ?? 'other'] += 1;
+  if (!entry) {
+    sendJson(res, 404, { error: 'not_found' });
+    return;
+  }
+  // The token endpoint answers a wrong method itself, in OAuth's error shape.
+  if (!entry.methods.includes(req.method ?? '') && entry.endpoint !== 'token') {
+    sendJson(res, 405, { error: 'method_not_allowed' }, { allow: entry.methods.join(', ') });
+    return;
+  }
+  await entry.handler(state, req, res, url);
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Starts a dev OpenID Connect provider over HTTPS on loopback. Its issuer is `https://127.0.0.1:PORT`. */
+export async function startDevIdentityProvider(options: DevIdentityProviderOptions): Promise<DevIdentityProvider> {
+  const keys = await SigningKeys.create();
+  let state: ProviderState | undefined;
+  const server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
+    if (!state) {
+      res.writeHead(503).end();
+      return;
+    }
+    route(state, req, res).catch((err: unknown) => {
+      // Never echo the error: it could carry request material. Status only.
+      const status = err instanceof HttpError ? err.status : 500;
+      if (!res.headersSent) sendJson(res, status, { error: status === 500 ? 'server_error' : 'invalid_request' });
+      else res.destroy();
+    });
+  });
+  const port = await listen(server, options.port ?? 0);
+  const issuer = `https://127.0.0.1:${port}`;
+  state = new ProviderState(issuer, keys, options);
+
+  return {
+    issuer,
+    port,
+    controls: state.controls,
+    stats: state.stats,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // Keep-alive connections (fetch's pool, browsers) would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
+  };
+}

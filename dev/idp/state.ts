@@ -1,0 +1,171 @@
+import { SigningKeys } from './keys';
+import { ExpiringMap } from './store';
+import type { TokenSettings } from './tokens';
+import { DEFAULT_USERS } from './users';
+import type {
+  DevApi,
+  DevClient,
+  DevIdentityProviderOptions,
+  DevIdpControls,
+  DevIdpStats,
+  DevUser,
+  IdTokenOverride,
+} from './types';
+
+export type ResponseMode = 'query' | 'form_post';
+
+/** An /authorize request waiting for the user on the login page. */
+export interface Transaction {
+  id: string;
+  clientId: string;
+  redirectUri: string;
+  responseMode: ResponseMode;
+  state?: string;
+  nonce: string;
+  codeChallenge: string;
+  scopes: string[];
+  loginHint?: string;
+}
+
+export interface AuthorizationCode {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  nonce: string;
+  scopes: string[];
+  sub: string;
+  sid: string;
+  authTime: number;
+  expiresAt: number;
+  used: boolean;
+}
+
+export interface RefreshGrant {
+  clientId: string;
+  sub: string;
+  sid: string;
+  authTime: number;
+  /** What the sign-in asked for: a refresh without `scope` gets these again. */
+  scopes: string[];
+  revoked: boolean;
+}
+
+/** The provider's own sign-in session, behind its cookie. */
+export interface Session {
+  sub: string;
+  /** Public id put in ID tokens as `sid`; the cookie value itself stays secret. */
+  sid: string;
+  authTime: number;
+}
+
+const MINUTE = 60_000;
+export const CODE_LIFETIME_MS = MINUTE;
+export const SESSION_COOKIE = 'devidp_session';
+
+function newStats(): DevIdpStats {
+  const stats: DevIdpStats = {
+    requests: { discovery: 0, authorize: 0, login: 0, token: 0, jwks: 0, userinfo: 0, logout: 0, other: 0 },
+    grants: { authorization_code: 0, refresh_token: 0, client_credentials: 0, other: 0 },
+    issued: { codes: 0, idTokens: 0, accessTokens: 0, refreshTokens: 0 },
+    reset() {
+      for (const group of [stats.requests, stats.grants, stats.issued] as Record<string, number>[]) {
+        for (const key of Object.keys(group)) group[key] = 0;
+      }
+    },
+  };
+  return stats;
+}
+
+/** Everything the endpoints share: configuration, keys, the short-lived stores, test controls and counters. */
+export class ProviderState {
+  readonly clients: Map<string, DevClient>;
+  readonly users: readonly DevUser[];
+  readonly apis: readonly DevApi[];
+  readonly consentRequired: boolean;
+  readonly tokens: TokenSettings;
+  readonly stats = newStats();
+
+  // Entries expire, and each store is capped: memory stays bounded however long the server runs.
+  readonly transactions = new ExpiringMap<Transaction>(15 * MINUTE, 1_000);
+  // Codes are valid for a minute but remembered longer, so a replay is told "already redeemed".
+  readonly codes = new ExpiringMap<AuthorizationCode>(10 * MINUTE, 1_000);
+  readonly refreshTokens = new ExpiringMap<RefreshGrant>(24 * 60 * MINUTE, 10_000);
+  readonly sessions = new ExpiringMap<Session>(8 * 60 * MINUTE, 1_000);
+  /** Granted scopes per client and user. */
+  private readonly consents = new Map<string, Set<string>>();
+
+  private idTokenOverride: IdTokenOverride | undefined;
+  private tokenFailure = { status: 0, remaining: 0 };
+
+  constructor(
+    readonly issuer: string,
+    keys: SigningKeys,
+    options: DevIdentityProviderOptions,
+  ) {
+    // Copies: controls change secrets without touching the caller's objects.
+    this.clients = new Map(options.clients.map((client) => [client.clientId, { ...client }]));
+    this.users = options.users ?? DEFAULT_USERS;
+    this.apis = options.apis ?? [];
+    this.consentRequired = options.consentRequired ?? false;
+    this.tokens = {
+      issuer,
+      keys,
+      accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
+      idTokenLifetimeSeconds: options.idTokenLifetimeSeconds ?? 3600,
+    };
+  }
+
+  get tokenEndpoint(): string {
+    return `${this.issuer}/token`;
+  }
+
+  userBySub(sub: string): DevUser | undefined {
+    return this.users.find((user) => user.sub === sub);
+  }
+
+  grantConsent(clientId: string, sub: string, scopes: Iterable<string>): void {
+    const key = `${clientId}\n${sub}`;
+    const granted = this.consents.get(key) ?? new Set<string>();
+    for (const scope of scopes) granted.add(scope);
+    this.consents.set(key, granted);
+  }
+
+  hasConsent(clientId: string, sub: string, scope: string): boolean {
+    return this.consents.get(`${clientId}\n${sub}`)?.has(scope) ?? false;
+  }
+
+  /** The override for the ID token about to be issued; consumed by the call. */
+  takeIdTokenOverride(): IdTokenOverride | undefined {
+    const override = this.idTokenOverride;
+    this.idTokenOverride = undefined;
+    return override;
+  }
+
+  /** The status the token endpoint must fail with now, if a failure is still pending. */
+  takeTokenFailure(): number | undefined {
+    if (this.tokenFailure.remaining <= 0) return undefined;
+    this.tokenFailure.remaining -= 1;
+    return this.tokenFailure.status;
+  }
+
+  readonly controls: DevIdpControls = {
+    nextIdToken: (override) => {
+      this.idTokenOverride = { ...override };
+    },
+    failTokenEndpoint: (status, times) => {
+      if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError('status must be 400-599');
+      this.tokenFailure = { status, remaining: Math.max(0, Math.floor(times)) };
+    },
+    revokeRefreshTokens: (sub) => {
+      for (const grant of this.refreshTokens.values()) if (sub === undefined || grant.sub === sub) grant.revoked = true;
+    },
+    rotateSigningKey: async (options) => {
+      await this.tokens.keys.rotate(options?.dropPrevious ?? false);
+    },
+    clientSecret: (clientId, newSecret) => {
+      const client = this.clients.get(clientId);
+      if (!client) throw new Error(`unknown client ${clientId}`);
+      client.clientSecret = newSecret;
+    },
+  };
+}

@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticateClient } from './clientAuth';
+import { OAuthError, invalidGrant, invalidRequest, sendOAuthError } from './errors';
+import { HttpError, readParams, sendJson } from './http';
+import { ScopeError, resolveScopes, shortScopeName, splitScopes, type ResolvedScopes } from './scopes';
+import { randomId } from './store';
+import { clientInfo, issueAccessToken, issueIdToken } from './tokens';
+import type { ProviderState, RefreshGrant } from './state';
+import { DEV_TENANT_ID, servicePrincipalId } from './users';
+import type { DevApi, DevClient, DevIdpGrant, DevUser } from './types';
+
+type TokenResponse = Record<string, string | number>;
+
+function resolve(scopes: readonly string[], state: ProviderState): ResolvedScopes {
+  try {
+    return resolveScopes(scopes, state.apis);
+  } catch (err) {
+    if (err instanceof ScopeError) throw new OAuthError(400, err.error, err.description);
+    throw err;
+  }
+}
+
+/** The delegated scopes the user holds on `api` for this request, or a consent error. */
+function grantedScopes(state: ProviderState, client: DevClient, user: DevUser, resource: ResolvedScopes['resources'][number]): string[] {
+  const { api } = resource;
+  const wanted = resource.defaultScope ? api.scopes : resource.scopes;
+  if (!state.consentRequired) return [...new Set([...resource.scopes, ...wanted])];
+  const granted = wanted.filter((scope) => state.hasConsent(client.clientId, user.sub, scope));
+  const missing = resource.defaultScope ? granted.length === 0 : granted.length < wanted.length;
+  if (missing) {
+    throw invalidGrant(
+      `AADSTS65001: The user or administrator has not consented to use the application with ID '${client.clientId}'. Send an interactive authorization request for this user and resource.`,
+      'consent_required',
+    );
+  }
+  return granted;
+}
+
+interface UserTokenInput {
+  client: DevClient;
+  user: DevUser;
+  scopes: ResolvedScopes;
+  /** The first resource gets the access token; more than one is refused on refresh, as Entra does. */
+  resource: ResolvedScopes['resources'][number] | undefined;
+  nonce?: string;
+  sid: string;
+  authTime: number;
+  refresh: RefreshGrant;
+}
+
+async function issueUserTokens(state: ProviderState, input: UserTokenInput): Promise<TokenResponse> {
+  const { client, user, scopes, resource } = input;
+  let audience: string;
+  let scopeStrings: string[];
+  let scp: string[];
+  if (resource) {
+    scopeStrings = grantedScopes(state, client, user, resource);
+    audience = resource.api.audience;
+    scp = scopeStrings.map((scope) => shortScopeName(resource.api, scope));
+  } else {
+    // Sign-in only: a token for the app itself (and /userinfo), as Entra would issue one for Graph.
+    scopeStrings = scopes.oidc.filter((scope) => scope !== 'offline_access');
+    audience = client.clientId;
+    scp = scopeStrings;
+  }
+  const access = await issueAccessToken(state.tokens, { audience, clientId: client.clientId, user, scp });
+  state.stats.issued.accessTokens += 1;
+  const response: TokenResponse = {
+    token_type: 'Bearer',
+    scope: scopeStrings.join(' '),
+    expires_in: access.expiresIn,
+    ext_expires_in: access.expiresIn,
+    access_token: access.token,
+  };
+  if (scopes.oidc.includes('offline_access')) {
+    const refreshToken = randomId(48);
+    state.refreshTokens.set(refreshToken, { ...input.refresh, revoked: false });
+    state.stats.issued.refreshTokens += 1;
+    response.refresh_token = refreshToken;
+  }
+  if (scopes.oidc.includes('openid')) {
+    const idTokenInput = { user, clientId: client.clientId, nonce: input.nonce, sid: input.sid, authTime: input.authTime };
+    response.id_token = await issueIdToken(state.tokens, idTokenInput, state.takeIdTokenOverride());
+    state.stats.issued.idTokens += 1;
+  }
+  response.client_info = clientInfo(user);
+  return response;
+}
+
+function pkceMatches(verifier: string | undefined, challenge: string): boolean {
+  if (!verifier || !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier)) return false;
+  return createHash('sha256').update(verifier).digest('base64url') === challenge;
+}
+
+async function authorizationCodeGrant(state: ProviderState, client: DevClient, params: Map<string, string>): Promise<TokenResponse> {
+  const codeValue = params.get('code');
+  if (!codeValue) throw invalidRequest("AADSTS900144: The request body must contain the following parameter: 'code'.");
+  const code = state.codes.get(codeValue);
+  if (!code) throw invalidGrant("AADSTS70000: The provided value for the 'code' parameter is not valid.");
+  if (code.used) throw invalidGrant('AADSTS54005: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.');
+  if (code.expiresAt <= Date.now()) throw invalidGrant('AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.');
+  if (code.clientId !== client.clientId) throw invalidGrant('AADSTS70000: The code was issued to a different application.');
+  if (params.get('redirect_uri') !== code.redirectUri) {
+    throw invalidGrant('AADSTS50011: The redirect_uri does not match the redirect URI used to obtain the authorization code.');
+  }
+  if (!pkceMatches(params.get('code_verifier'), code.codeChallenge)) {
+    throw invalidGrant('AADSTS50148: The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.');
+  }
+  const user = state.userBySub(code.sub);
+  if (!user) throw invalidGrant('AADSTS50034: The user account does not exist.');
+  code.used = true;
+  const scopes = resolve(code.scopes, state);
+  return issueUserTokens(state, {
+    client,
+    user,
+    scopes,
+    resource: scopes.resources[0],
+    nonce: code.nonce,
+    sid: code.sid,
+    authTime: code.authTime,
+    refresh: { clientId: client.clientId, sub: user.sub, sid: code.sid, authTime: code.authTime, scopes: code.scopes, revoked: false },
+  });
+}
+
+async function refreshTokenGrant(state: ProviderState, client: DevClient, params: Map<string, string>): Promise<TokenResponse> {
+  const token = params.get('refresh_token');
+  if (!token) throw invalidRequest("AADSTS900144: The request body must contain the following parameter: 'refresh_token'.");
+  const grant = state.refreshTokens.get(token);
+  if (!grant) throw invalidGrant('AADSTS9002313: Invalid request. Request is malformed or invalid. The refresh token is not valid.');
+  if (grant.revoked) {
+    throw invalidGrant('AADSTS700082: The refresh token has expired due to inactivity. The token was issued on an earlier date and is no longer valid.');
+  }
+  if (grant.clientId !== client.clientId) throw invalidGrant('AADSTS700005: The refresh token was issued to a different application.');
+  const user = state.userBySub(grant.sub);
+  if (!user) throw invalidGrant('AADSTS50034: The user account does not exist.');
+  const requested = splitScopes(params.get('scope'));
+  const scopes = resolve(requested.length > 0 ? requested : grant.scopes, state);
+  if (scopes.resources.length > 1) {
+    throw new OAuthError(400, 'invalid_scope', 'AADSTS28000: Provided value for the input parameter scope is not valid because it contains more than one resource.');
+  }
+  // Entra always rotates on refresh; earlier refresh tokens stay valid.
+  const withOffline: ResolvedScopes = { ...scopes, oidc: [...new Set([...scopes.oidc, 'offline_access'])] };
+  return issueUserTokens(state, {
+    client,
+    user,
+    scopes: withOffline,
+    resource: scopes.resources[0],
+    sid: grant.sid,
+    authTime: grant.authTime,
+    refresh: { ...grant },
+  });
+}
+
+function appRoles(api: DevApi): string[] {
+  return api.appRoles ?? api.scopes.map((scope) => shortScopeName(api, scope));
+}
+
+async function clientCredentialsGrant(state: ProviderState, client: DevClient, params: Map<string, string>): Promise<TokenResponse> {
+  const requested = splitScopes(params.get('scope'));
+  const scopes = resolve(requested, state);
+  const resource = scopes.resources[0];
+  if (requested.length !== 1 || !resource?.defaultScope) {
+    throw new OAuthError(
+      400,
+      'invalid_scope',
+      `AADSTS1002012: The provided value for scope ${requested.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+    );
+  }
+  const app = { oid: servicePrincipalId(client.clientId), tid: DEV_TENANT_ID, displayName: client.displayName ?? client.clientId };
+  const access = await issueAccessToken(state.tokens, {
+    audience: resource.api.audience,
+    clientId: client.clientId,
+    roles: appRoles(resource.api),
+    app,
+  });
+  state.stats.issued.accessTokens += 1;
+  return { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
+}
+
+const GRANTS: Record<Exclude<DevIdpGrant, 'other'>, typeof authorizationCodeGrant> = {
+  authorization_code: authorizationCodeGrant,
+  refresh_token: refreshTokenGrant,
+  client_credentials: clientCredentialsGrant,
+};
+
+function isKnownGrant(grant: string | undefined): grant is keyof typeof GRANTS {
+  return grant !== undefined && Object.hasOwn(GRANTS, grant);
+}
+
+export async function handleToken(state: ProviderState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  try {
+    if (req.method !== 'POST') throw new OAuthError(405, 'invalid_request', 'AADSTS900561: The endpoint only accepts POST requests.');
+    let params: Map<string, string>;
+    try {
+      params = await readParams(req, url);
+    } catch (err) {
+      if (err instanceof HttpError) throw new OAuthError(err.status === 413 ? 413 : 400, 'invalid_request', `AADSTS900144: ${err.message}.`);
+      throw err;
+    }
+    const grantType = params.get('grant_type');
+    state.stats.grants[isKnownGrant(grantType) ? grantType : 'other'] += 1;
+
+    const failure = state.takeTokenFailure();
+    if (failure !== undefined) {
+      throw new OAuthError(failure, 'temporarily_unavailable', 'AADSTS90033: A transient error has occurred. Please try again.');
+    }
+    const client = await authenticateClient(state, req, params);
+    if (!grantType) throw invalidRequest("AADSTS900144: The request body must contain the following parameter: 'grant_type'.");
+    if (!isKnownGrant(grantType)) {
+      throw new OAuthError(400, 'unsupported_grant_type', `AADSTS70003: The app requested an unsupported grant type '${grantType}'.`);
+    }
+    sendJson(res, 200, await GRANTS[grantType](state, client, params));
+  } catch (err) {
+    if (err instanceof OAuthError) sendOAuthError(res, err);
+    else throw err;
+  }
+}

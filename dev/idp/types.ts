@@ -1,0 +1,110 @@
+import type { JSONWebKeySet } from 'jose';
+
+/** A user who can sign in on the dev provider's login page. */
+export interface DevUser {
+  /** Subject claim; stable so cache rows and sessions survive restarts. */
+  sub: string;
+  /** Object id: the `uid` half of MSAL's home account id. */
+  oid: string;
+  /** Tenant id: the `utid` half of MSAL's home account id. */
+  tid: string;
+  name: string;
+  /** Sign-in name, also `preferred_username`. */
+  username: string;
+  email?: string;
+  password: string;
+}
+
+/** A workload identity another issuer vouches for (federated credential, as Entra's managed identity). */
+export interface DevFederatedIssuer {
+  issuer: string;
+  subject: string;
+  /** Default `api://AzureADTokenExchange`, as Entra. */
+  audience?: string;
+  /** Where the issuer's keys are: a JWKS URL, or the keys themselves. */
+  jwksUri?: string;
+  jwks?: JSONWebKeySet;
+}
+
+/** An app registration. */
+export interface DevClient {
+  clientId: string;
+  /** One secret, or several accepted at once (rotation). */
+  clientSecret?: string | string[];
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  /** Certificate(s) whose public key verifies `private_key_jwt` assertions. */
+  certificatePem?: string | string[];
+  federatedIssuer?: DevFederatedIssuer;
+  /** Display name put in app tokens' `app_displayname`. */
+  displayName?: string;
+}
+
+/** A protected web API the provider issues access tokens for. */
+export interface DevApi {
+  /** e.g. `api://demo-api`; access tokens carry it as `aud`. */
+  audience: string;
+  /** Full scope strings, e.g. `api://demo-api/Data.Read`. */
+  scopes: string[];
+  /** Roles put in app tokens (client credentials); default the scopes' short names. */
+  appRoles?: string[];
+}
+
+export interface DevIdentityProviderOptions {
+  tls: { certPem: string; keyPem: string };
+  /** 0 or absent: a free port. */
+  port?: number;
+  clients: DevClient[];
+  users?: DevUser[];
+  apis?: DevApi[];
+  accessTokenLifetimeSeconds?: number;
+  idTokenLifetimeSeconds?: number;
+  /** When on, a refresh for scopes the user never granted answers `consent_required`. */
+  consentRequired?: boolean;
+}
+
+/** How the next ID token is made wrong, to exercise the app's validation. */
+export interface IdTokenOverride {
+  issuer?: string;
+  audience?: string;
+  expired?: true;
+  /** A different nonce, or null to omit the claim. */
+  nonce?: string | null;
+  alg?: 'none';
+  /** Signed by a key absent from /jwks (with the current key's kid). */
+  signWithForeignKey?: true;
+}
+
+export interface DevIdpControls {
+  /** The next ID token issued (any grant) is malformed as described; later ones are normal. */
+  nextIdToken(override: IdTokenOverride): void;
+  /** The next `times` token requests answer `status` (a 5xx) before doing anything. */
+  failTokenEndpoint(status: number, times: number): void;
+  /** Existing refresh tokens (of one subject, or all) stop working: `invalid_grant` AADSTS700082. */
+  revokeRefreshTokens(sub?: string): void;
+  /** New tokens are signed with a new key; the previous key stays published unless `dropPrevious`. */
+  rotateSigningKey(options?: { dropPrevious?: boolean }): Promise<void>;
+  /** Replaces the secret(s) the client may authenticate with. */
+  clientSecret(clientId: string, newSecret: string | string[]): void;
+}
+
+export type DevIdpEndpoint = 'discovery' | 'authorize' | 'login' | 'token' | 'jwks' | 'userinfo' | 'logout' | 'other';
+export type DevIdpGrant = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'other';
+
+/** Live counters: tests read them to prove what did (or did not) reach the provider. */
+export interface DevIdpStats {
+  requests: Record<DevIdpEndpoint, number>;
+  grants: Record<DevIdpGrant, number>;
+  /** Authorization codes and tokens issued. */
+  issued: { codes: number; idTokens: number; accessTokens: number; refreshTokens: number };
+  reset(): void;
+}
+
+export interface DevIdentityProvider {
+  /** `https://127.0.0.1:PORT`, no path, no trailing slash. */
+  issuer: string;
+  port: number;
+  close(): Promise<void>;
+  controls: DevIdpControls;
+  stats: DevIdpStats;
+}

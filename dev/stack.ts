@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import type { Settings } from '../shared/config';
+import { configureRuntime, getRuntime, type RuntimeOptions } from '../shared/runtime';
+import { httpFunctions } from '../functions';
+import { startLocalFunctionsHost, type LocalFunctionsHost } from './host';
+import { findFreePort, startAzuriteTable, type AzuriteTable } from './azurite';
+import { createDevCertificates, trustCertificateAuthority } from './tls';
+import { startDevIdentityProvider, type DevIdentityProvider, type DevUser } from './idp';
+import { startDemoApi, type DemoApi } from './demoApi';
+
+/**
+ * The local stack behind `npm start` (and the integration tests): the function app on the
+ * local host, plus an embedded default for every part the settings do not name: Azurite's
+ * Table service, a dev OpenID provider over HTTPS, a demo downstream API, session keys.
+ */
+export interface LocalStackOptions {
+  readonly settings: Settings;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly log?: (line: string) => void;
+  /** Dev provider knobs for tests. */
+  readonly idp?: { readonly consentRequired?: boolean; readonly accessTokenLifetimeSeconds?: number; readonly users?: DevUser[] };
+  readonly runtime?: RuntimeOptions;
+}
+
+export interface LocalStack {
+  readonly appUrl: string;
+  readonly settings: Settings;
+  readonly embedded: readonly string[];
+  readonly host: LocalFunctionsHost;
+  readonly idp?: DevIdentityProvider;
+  readonly demoApi?: DemoApi;
+  readonly azurite?: AzuriteTable;
+  readonly devClient?: { readonly clientId: string; readonly clientSecret: string };
+  close(): Promise<void>;
+}
+
+export const DEMO_API_AUDIENCE = 'api://demo-api';
+export const DEMO_API_SCOPE = `${DEMO_API_AUDIENCE}/Data.Read`;
+const DEV_CLIENT_ID = 'local-dev-client';
+
+function has(settings: Settings, ...names: string[]): boolean {
+  return names.some((n) => settings[n] !== undefined && settings[n] !== '');
+}
+
+function hasPrefix(settings: Settings, prefix: string): boolean {
+  return Object.keys(settings).some((k) => k.startsWith(prefix) && settings[k]);
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const settings: Record<string, string | undefined> = { ...options.settings };
+  const embedded: string[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+  };
+
+  try {
+    const port = options.port || (await findFreePort());
+    // localhost, not 127.0.0.1: browsers treat it as a secure context, so __Host- cookies work over http.
+    const appUrl = `http://localhost:${port}`;
+    let idp: DevIdentityProvider | undefined;
+    let demoApi: DemoApi | undefined;
+    let azurite: AzuriteTable | undefined;
+    let devClient: LocalStack['devClient'];
+
+    const wantsIdp = !has(settings, 'AzureAd__ClientId', 'AzureAd__Authority', 'AzureAd__TenantId');
+    const wantsApi = wantsIdp && !hasPrefix(settings, 'DownstreamApis__');
+    if (wantsIdp || wantsApi) {
+      const tls = createDevCertificates();
+      trustCertificateAuthority(tls.caCertPem);
+      const clientSecret = randomBytes(24).toString('base64url');
+      idp = await startDevIdentityProvider({
+        tls,
+        clients: [{ clientId: DEV_CLIENT_ID, clientSecret, redirectUris: [`${appUrl}/api/redirect`], postLogoutRedirectUris: [`${appUrl}/`], displayName: 'Local token handler' }],
+        apis: [{ audience: DEMO_API_AUDIENCE, scopes: [DEMO_API_SCOPE] }],
+        consentRequired: options.idp?.consentRequired,
+        accessTokenLifetimeSeconds: options.idp?.accessTokenLifetimeSeconds,
+        users: options.idp?.users,
+      });
+      closers.push(() => idp!.close());
+      devClient = { clientId: DEV_CLIENT_ID, clientSecret };
+      Object.assign(settings, {
+        AzureAd__Authority: idp.issuer,
+        AzureAd__ClientId: DEV_CLIENT_ID,
+        AzureAd__ClientCredentials__0__SourceType: 'ClientSecret',
+        AzureAd__ClientCredentials__0__ClientSecret: clientSecret,
+      });
+      embedded.push(`dev OpenID provider at ${idp.issuer}`);
+      if (wantsApi) {
+        demoApi = await startDemoApi({ tls, issuer: idp.issuer, audience: DEMO_API_AUDIENCE, requiredScope: 'Data.Read' });
+        closers.push(() => demoApi!.close());
+        Object.assign(settings, { DownstreamApis__demo__BaseUrl: demoApi.url, DownstreamApis__demo__Scopes: DEMO_API_SCOPE });
+        embedded.push(`demo API at ${demoApi.url}`);
+      }
+    }
+    settings['AzureAd__RedirectUri'] ??= `${appUrl}/api/redirect`;
+    settings['AzureAd__PostLogoutRedirectUri'] ??= `${appUrl}/`;
+
+    if (!has(settings, 'TokenCache__ConnectionString', 'TokenCache__TableServiceUri', 'AzureWebJobsStorage', 'AzureWebJobsStorage__tableServiceUri', 'AzureWebJobsStorage__accountName')) {
+      azurite = await startAzuriteTable();
+      closers.push(() => azurite!.close());
+      settings['TokenCache__ConnectionString'] = azurite.connectionString;
+      embedded.push(`Azurite Table service at ${azurite.tableEndpoint}`);
+    }
+    if (!has(settings, 'Session__Keys', 'Session__KeyVaultUrl')) {
+      // A fresh key per run: sessions end when the local stack stops.
+      settings['Session__Keys'] = randomBytes(32).toString('base64url');
+      embedded.push('session key generated for this run');
+    }
+    settings['AZURE_FUNCTIONS_ENVIRONMENT'] ??= 'Development';
+
+    configureRuntime(settings, options.runtime);
+    await getRuntime(); // fails here, naming the setting, when the configuration is invalid
+    const host = await startLocalFunctionsHost({ functions: httpFunctions, port, hostname: '127.0.0.1', log });
+    closers.push(() => host.close());
+    return { appUrl, settings, embedded, host, idp, demoApi, azurite, devClient, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+import './quietTestMode';
+import { existsSync, readFileSync } from 'node:fs';
+import { processSettings, type Settings } from '../shared/config';
+import { ConfigurationError } from '../shared/errors';
+import { startLocalStack } from './stack';
+import { DEFAULT_USERS } from './idp';
+
+/**
+ * `npm start`: the function app on http://localhost:7071 (PORT overrides) with the settings
+ * of the environment and of local.settings.json "Values" (the environment wins), and an
+ * embedded default for every part they leave out.
+ */
+function localSettingsFile(): Settings {
+  if (!existsSync('local.settings.json')) return {};
+  try {
+    const parsed = JSON.parse(readFileSync('local.settings.json', 'utf8')) as { Values?: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(parsed.Values ?? {}).filter(([, v]) => typeof v === 'string')) as Settings;
+  } catch {
+    console.error('local.settings.json is not valid JSON');
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const env = processSettings();
+  const settings: Settings = { ...localSettingsFile(), ...env };
+  const port = settings['PORT'] ? Number(settings['PORT']) : 7071;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error('PORT must be a port number');
+    process.exit(1);
+  }
+  const stack = await startLocalStack({ settings, port });
+  console.log('');
+  for (const line of stack.embedded) console.log(`  embedded: ${line}`);
+  if (stack.idp) {
+    const users = DEFAULT_USERS.map((u) => `${u.username} / ${u.password}`).join(', ');
+    console.log(`  demo users: ${users}`);
+  }
+  console.log('');
+  console.log(`  Open ${stack.appUrl}/ in a browser.`);
+  console.log('');
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stack.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigurationError) {
+    console.error(error.message);
+  } else {
+    console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.exit(1);
+});

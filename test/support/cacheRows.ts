@@ -1,0 +1,40 @@
+import { TableClient } from '@azure/data-tables';
+import { fromEntity, partitionKeyFor, ROW_KEY, toEntity } from '../../shared/tokenCache/tableStore';
+import type { LocalStack } from '../../dev/stack';
+import { DEFAULT_USERS } from '../../dev/idp';
+
+/** Direct access to the cache table, to look at and tamper with rows as an outsider would. */
+export function cacheTable(stack: LocalStack): TableClient {
+  return TableClient.fromConnectionString(stack.settings['TokenCache__ConnectionString']!, stack.settings['TokenCache__TableName'] ?? 'TokenCache', { allowInsecureConnection: true });
+}
+
+export function homeAccountIdOf(username = 'ada@contoso.dev'): string {
+  const user = DEFAULT_USERS.find((u) => u.username === username)!;
+  return `${user.oid}.${user.tid}`;
+}
+
+export async function readCacheRow(stack: LocalStack, username?: string): Promise<{ cache: Record<string, Record<string, Record<string, string>>>; etag: string } | undefined> {
+  try {
+    const entity = await cacheTable(stack).getEntity<Record<string, unknown>>(partitionKeyFor(homeAccountIdOf(username)), ROW_KEY);
+    return { cache: JSON.parse(fromEntity(entity)!), etag: entity.etag };
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+/** Makes every access token in the account's row look expired, as time would. */
+export async function expireAccessTokens(stack: LocalStack, username?: string): Promise<void> {
+  const row = (await readCacheRow(stack, username))!;
+  const past = String(Math.floor(Date.now() / 1000) - 60);
+  for (const token of Object.values(row.cache['AccessToken'] ?? {})) {
+    token['expires_on'] = past;
+    token['extended_expires_on'] = past;
+  }
+  const entity = toEntity(partitionKeyFor(homeAccountIdOf(username)), JSON.stringify(row.cache), new Date(Date.now() + 3600_000));
+  await cacheTable(stack).updateEntity(entity, 'Replace', { etag: row.etag });
+}
+
+export async function deleteCacheRow(stack: LocalStack, username?: string): Promise<void> {
+  await cacheTable(stack).deleteEntity(partitionKeyFor(homeAccountIdOf(username)), ROW_KEY);
+}
