@@ -7,3 +7,8 @@ console.warn = (...args: unknown[]) => {
   warn(...args);
 };
 export {};
+const debug = console.debug.bind(console);
+console.debug = (...args: unknown[]) => {
+  if (args[0] === 'HTTP streaming enabled.') return;
+  debug(...args);
+};

@@ -5,7 +5,7 @@ import { httpFunctions } from '../functions';
 import { startLocalFunctionsHost, type LocalFunctionsHost } from './host';
 import { findFreePort, startAzuriteTable, type AzuriteTable } from './azurite';
 import { createDevCertificates, trustCertificateAuthority } from './tls';
-import { startDevIdentityProvider, type DevIdentityProvider, type DevUser } from './idp';
+import { startDevIdentityProvider, type DevApi, type DevIdentityProvider, type DevUser } from './idp';
 import { startDemoApi, type DemoApi } from './demoApi';
 
 /**
@@ -19,7 +19,7 @@ export interface LocalStackOptions {
   readonly port?: number;
   readonly log?: (line: string) => void;
   /** Dev provider knobs for tests. */
-  readonly idp?: { readonly consentRequired?: boolean; readonly accessTokenLifetimeSeconds?: number; readonly users?: DevUser[] };
+  readonly idp?: { readonly consentRequired?: boolean; readonly accessTokenLifetimeSeconds?: number; readonly users?: DevUser[]; readonly extraApis?: DevApi[] };
   readonly runtime?: RuntimeOptions;
 }
 
@@ -74,7 +74,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       idp = await startDevIdentityProvider({
         tls,
         clients: [{ clientId: DEV_CLIENT_ID, clientSecret, redirectUris: [`${appUrl}/api/redirect`], postLogoutRedirectUris: [`${appUrl}/`], displayName: 'Local token handler' }],
-        apis: [{ audience: DEMO_API_AUDIENCE, scopes: [DEMO_API_SCOPE] }],
+        apis: [{ audience: DEMO_API_AUDIENCE, scopes: [DEMO_API_SCOPE] }, ...(options.idp?.extraApis ?? [])],
         consentRequired: options.idp?.consentRequired,
         accessTokenLifetimeSeconds: options.idp?.accessTokenLifetimeSeconds,
         users: options.idp?.users,

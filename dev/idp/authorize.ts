@@ -1,10 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readCookie, readParams, redirect, sendHtml, withQuery } from './http';
 import { errorPage, formPostPage, loginPage } from './pages';
 import { ScopeError, resolveScopes, splitScopes } from './scopes';
 import { CODE_LIFETIME_MS, SESSION_COOKIE, type ProviderState, type ResponseMode, type Session, type Transaction } from './state';
-import { randomId } from './store';
+import { randomId, sameSecret } from './store';
 import { findUser } from './users';
 import type { DevUser } from './types';
 
@@ -187,12 +186,6 @@ export async function handleAuthorize(state: ProviderState, req: IncomingMessage
   }
 }
 
-function passwordMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 /** POST /authorize/login: the login form. */
 export async function handleLogin(state: ProviderState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method !== 'POST') {
@@ -213,7 +206,7 @@ export async function handleLogin(state: ProviderState, req: IncomingMessage, re
   }
   const username = params.get('username') ?? '';
   const user = findUser(state.users, username);
-  if (!user || !passwordMatches(params.get('password') ?? '', user.password)) {
+  if (!user || !sameSecret(params.get('password') ?? '', user.password)) {
     showLogin(state, res, transaction, username, 'Your username or password is incorrect.');
     return;
   }

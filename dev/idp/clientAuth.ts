@@ -1,4 +1,4 @@
-import { X509Certificate, createHash, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   createLocalJWKSet,
@@ -12,6 +12,7 @@ import {
 } from 'jose';
 import { invalidClient, invalidRequest } from './errors';
 import type { ProviderState } from './state';
+import { sameSecret } from './store';
 import type { DevClient, DevFederatedIssuer } from './types';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -22,13 +23,6 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 function list(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
-}
-
-/** Constant-time comparison (hashing first evens out the lengths). */
-function secretMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 /** RFC 6749 2.3.1: both halves of client_secret_basic are form-url-encoded. */
@@ -55,7 +49,7 @@ function findClient(state: ProviderState, clientId: string | undefined): DevClie
 }
 
 function checkSecret(client: DevClient, secret: string): DevClient {
-  if (!list(client.clientSecret).some((expected) => secretMatches(secret, expected))) {
+  if (!list(client.clientSecret).some((expected) => sameSecret(secret, expected))) {
     throw invalidClient('AADSTS7000215: Invalid client secret provided.');
   }
   return client;

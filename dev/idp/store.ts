@@ -1,8 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** An unguessable id for codes, tokens, transactions and sessions. */
 export function randomId(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
+}
+
+/** Constant-time comparison of secrets and passwords (hashing first evens out the lengths). */
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 }
 
 /**
@@ -42,11 +47,12 @@ export class ExpiringMap<V> {
     return [...this.entries.values()].filter((entry) => entry.expiresAt > now).map((entry) => entry.value);
   }
 
+  /** Drops from the oldest end: everything over the cap, then expired entries up to the first live one. */
   private evict(): void {
     const now = Date.now();
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxEntries && entry.expiresAt > now) break;
-      if (entry.expiresAt <= now || this.entries.size > this.maxEntries) this.entries.delete(key);
+      this.entries.delete(key);
     }
   }
 }

@@ -20,6 +20,8 @@ function isUnreachable(error: unknown): boolean {
   if (!(error instanceof AuthError)) return true;
   const status = (error as ServerError & { status?: number }).status;
   if (typeof status === 'number' && status >= 500) return true;
+  // OAuth's own words for a provider that is down (RFC 6749 section 4.1.2.1).
+  if (error.errorCode === 'temporarily_unavailable' || error.errorCode === 'server_error') return true;
   return /network|fetch|endpoints_resolution|no_network|ECONN|timed?\s?out|status 5\d\d/i.test(`${error.errorCode} ${error.errorMessage}`);
 }
 
