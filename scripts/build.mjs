@@ -1,15 +1,31 @@
 // Builds with esbuild. `app`: the deployment bundle the Functions host loads (package.json "main"),
-// every dependency inlined so a cold start reads one file. `dev`: the local stack behind `npm start`,
-// with node_modules left external (Azurite and Playwright are not bundled).
+// every dependency inlined so a cold start reads one file, plus dist/deploy/: the exact folder azd
+// zips (azure.yaml `dist`) with host.json, a dependency-free package.json and the bundle.
+// `dev`: the local stack behind `npm start`, with node_modules left external (Azurite and
+// Playwright are not bundled).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const target = process.argv[2] ?? 'app';
 const common = { bundle: true, platform: 'node', target: 'node22', format: 'cjs', sourcemap: true, logLevel: 'warning' };
 
+/** The deployment package: nothing to install on the server, so no remote build is needed. */
+function writeDeployFolder() {
+  const dir = 'dist/deploy';
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  copyFileSync('host.json', `${dir}/host.json`);
+  copyFileSync('dist/app.js', `${dir}/app.js`);
+  copyFileSync('dist/app.js.map', `${dir}/app.js.map`);
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  const deployed = { name: pkg.name, version: pkg.version, private: true, main: 'app.js', engines: pkg.engines };
+  writeFileSync(`${dir}/package.json`, `${JSON.stringify(deployed, null, 2)}\n`);
+}
+
 if (target === 'app') {
   rmSync('dist/app.js', { force: true });
   await build({ ...common, entryPoints: ['functions/index.ts'], outfile: 'dist/app.js', external: ['@azure/functions-core'], minify: true });
+  writeDeployFolder();
 } else if (target === 'dev') {
   await build({ ...common, entryPoints: ['dev/start.ts'], outfile: 'dist/dev/start.js', packages: 'external' });
 } else {

@@ -1,0 +1,64 @@
+// Optional: the app registration itself, through the Microsoft Graph Bicep extension (the alias is
+// declared in bicepconfig.json). The user-assigned identity becomes the app's credential through a
+// federated identity credential, so the registration holds no secret and no certificate.
+extension microsoftGraphV1
+
+@description('Immutable key of the registration in the tenant; redeploying updates the same one.')
+param uniqueName string
+param displayName string
+
+@description('Web redirect URIs: /api/redirect, and the post-logout URL Entra checks against the same list.')
+param redirectUris array
+
+@description('Principal (object) id of the user-assigned identity trusted as the credential.')
+param identityPrincipalId string
+
+// Well-known ids: Microsoft Graph and its delegated User.Read permission.
+var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
+var userReadScopeId = 'e1fe6dd8-ba31-4d61-89e7-88639da4683d'
+
+// Managed identity tokens are issued by the tenant's v2.0 endpoint for this audience.
+var identityTokenIssuer = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+var identityTokenAudience = 'api://AzureADTokenExchange'
+
+resource application 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: uniqueName
+  displayName: displayName
+  signInAudience: 'AzureADMyOrg'
+  web: {
+    redirectUris: redirectUris
+    // Authorization code flow only: no token comes back in the front channel.
+    implicitGrantSettings: {
+      enableAccessTokenIssuance: false
+      enableIdTokenIssuance: false
+    }
+  }
+  requiredResourceAccess: [
+    {
+      resourceAppId: microsoftGraphAppId
+      resourceAccess: [
+        {
+          id: userReadScopeId
+          type: 'Scope'
+        }
+      ]
+    }
+  ]
+
+  resource identityCredential 'federatedIdentityCredentials@v1.0' = {
+    name: '${application.uniqueName}/function-app-identity'
+    description: 'The function app\'s user-assigned managed identity is this application\'s client credential.'
+    issuer: identityTokenIssuer
+    subject: identityPrincipalId
+    audiences: [
+      identityTokenAudience
+    ]
+  }
+}
+
+resource servicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
+  appId: application.appId
+}
+
+output clientId string = application.appId
+output servicePrincipalId string = servicePrincipal.id
