@@ -114,7 +114,7 @@ test('the proxy forwards method, path, query, body and safe headers only, and dr
     body: JSON.stringify({ hello: 'world' }),
   });
   expect(echoed.status).toBe(200);
-  const body = await echoed.json();
+  const body = (await echoed.json()) as { method: string; path: string; query: Record<string, string>; body: string; headers: Record<string, unknown> };
   expect(body.method).toBe('POST');
   expect(body.path).toBe('/echo/a%20b/c');
   expect(body.query).toMatchObject({ x: '1', y: 'two' });
