@@ -26,9 +26,11 @@ if (target === 'app') {
   rmSync('dist/app.js', { force: true });
   await build({ ...common, entryPoints: ['functions/index.ts'], outfile: 'dist/app.js', external: ['@azure/functions-core'], minify: true });
   writeDeployFolder();
+} else if (target === 'measure') {
+  await build({ ...common, entryPoints: ['scripts/measure.ts'], outfile: 'dist/scripts/measure.js', packages: 'external' });
 } else if (target === 'dev') {
   await build({ ...common, entryPoints: ['dev/start.ts'], outfile: 'dist/dev/start.js', packages: 'external' });
 } else {
-  console.error(`unknown build target "${target}" (expected app or dev)`);
+  console.error(`unknown build target "${target}" (expected app, dev or measure)`);
   process.exit(2);
 }
