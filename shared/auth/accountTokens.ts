@@ -2,12 +2,11 @@ import type { AccountInfo } from '@azure/msal-node';
 import type { Runtime } from '../runtime';
 import type { Session } from '../session/session';
 import { ProblemError } from '../errors';
-import { AccountCachePlugin, sessionEnded } from '../tokenCache/accountCachePlugin';
+import { AccountCachePlugin } from '../tokenCache/accountCachePlugin';
 import { partitionKeyFor } from '../tokenCache/tableStore';
 import { authorityFor } from './authority';
 import { createConfidentialClient } from './msalClient';
-import { isInteractionRequired } from './msalErrors';
-import { codeRedemptionProblem } from './msalErrors';
+import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
 import { CACHE_ROW_LIFETIME_MS } from './signIn';
 
@@ -34,8 +33,7 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
 
   return withCredentialRetry(runtime, async (credential) => {
     const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin);
-    let account: AccountInfo | null;
-    account = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
+    const account: AccountInfo | null = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
     if (!account) throw signInRequired('session_ended', 'Sign in again', loginUrl, 'The account\'s tokens are gone (signed out or expired).');
     try {
       const result = await client.acquireTokenSilent({ account, scopes: [...scopes] });
@@ -55,5 +53,3 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
     }
   });
 }
-
-export { sessionEnded };
