@@ -27,6 +27,11 @@ export interface LocalFunctionsHostOptions {
   readonly log?: (line: string) => void;
   /** Uploads beyond this answer 413; the host's own limit is 100 MB. */
   readonly maxRequestBodyBytes?: number;
+  /**
+   * A dev convenience: `GET /` answers 302 to this path (the demo page, `/api/`). Under the
+   * Functions host in Azure, `/` is the host's own page and no function can answer it.
+   */
+  readonly rootRedirect?: string;
 }
 
 export interface LocalFunctionsHost {
@@ -87,7 +92,7 @@ export async function startLocalFunctionsHost(options: LocalFunctionsHostOptions
   let port = 0;
 
   const server: Server = createServer((req, res) => {
-    const settings: DispatchSettings = { table, log, maxBodyBytes, fallbackHost: `${urlHost(hostname)}:${port}` };
+    const settings: DispatchSettings = { table, log, maxBodyBytes, fallbackHost: `${urlHost(hostname)}:${port}`, rootRedirect: options.rootRedirect };
     // dispatch never rejects, but a bug must not take the dev server down.
     dispatch(req, res, settings).catch((err: unknown) => {
       log(`host: unexpected ${describeError(err)}`);
@@ -129,6 +134,7 @@ interface DispatchSettings {
   readonly log: (line: string) => void;
   readonly maxBodyBytes: number;
   readonly fallbackHost: string;
+  readonly rootRedirect?: string;
 }
 
 /** One request: route, invoke, write. Never rejects for handler errors; maps them to 500. */
@@ -141,6 +147,10 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, settings: Dis
   const done = (status: number, name?: string): void =>
     settings.log(`${method} ${target?.rawPath ?? '?'} -> ${status}${name ? ` (${name})` : ''} ${Date.now() - started}ms`);
 
+  if (settings.rootRedirect && target?.rawPath === '/' && (method === 'GET' || isHead)) {
+    res.writeHead(302, { location: settings.rootRedirect + target.rawQuery, 'cache-control': 'no-store', 'content-length': 0 }).end();
+    return done(302);
+  }
   const found = target && findRoute(settings.table, method, target.rawPath);
   if (!target || !found) {
     res.writeHead(404, { 'content-length': 0 }).end();

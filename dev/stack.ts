@@ -5,7 +5,7 @@ import { httpFunctions } from '../functions';
 import { startLocalFunctionsHost, type LocalFunctionsHost } from './host';
 import { findFreePort, startAzuriteTable, type AzuriteTable } from './azurite';
 import { createDevCertificates, trustCertificateAuthority } from './tls';
-import { startDevIdentityProvider, type DevApi, type DevIdentityProvider, type DevUser } from './idp';
+import { startDevIdentityProvider, type DevApi, type DevClient, type DevIdentityProvider, type DevUser } from './idp';
 import { startDemoApi, type DemoApi } from './demoApi';
 
 /**
@@ -18,8 +18,18 @@ export interface LocalStackOptions {
   /** 0 picks a free port. */
   readonly port?: number;
   readonly log?: (line: string) => void;
-  /** Dev provider knobs for tests. */
-  readonly idp?: { readonly consentRequired?: boolean; readonly accessTokenLifetimeSeconds?: number; readonly users?: DevUser[]; readonly extraApis?: DevApi[] };
+  /**
+   * Dev provider knobs for tests. `client` changes how the dev app registration authenticates
+   * (its secret(s), a certificate, a federated managed identity); pair it with
+   * `AzureAd__ClientCredentials__*` settings, which then replace the generated client secret.
+   */
+  readonly idp?: {
+    readonly consentRequired?: boolean;
+    readonly accessTokenLifetimeSeconds?: number;
+    readonly users?: DevUser[];
+    readonly extraApis?: DevApi[];
+    readonly client?: Partial<Pick<DevClient, 'clientSecret' | 'certificatePem' | 'federatedIssuer'>>;
+  };
   readonly runtime?: RuntimeOptions;
 }
 
@@ -70,10 +80,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (wantsIdp || wantsApi) {
       const tls = createDevCertificates();
       trustCertificateAuthority(tls.caCertPem);
-      const clientSecret = randomBytes(24).toString('base64url');
+      const client: DevClient = {
+        clientId: DEV_CLIENT_ID,
+        clientSecret: randomBytes(24).toString('base64url'),
+        redirectUris: [`${appUrl}/api/redirect`],
+        postLogoutRedirectUris: [`${appUrl}/api/`, `${appUrl}/`],
+        displayName: 'Local token handler',
+        ...options.idp?.client,
+      };
+      const clientSecret = [client.clientSecret ?? []].flat()[0] ?? '';
       idp = await startDevIdentityProvider({
         tls,
-        clients: [{ clientId: DEV_CLIENT_ID, clientSecret, redirectUris: [`${appUrl}/api/redirect`], postLogoutRedirectUris: [`${appUrl}/`], displayName: 'Local token handler' }],
+        clients: [client],
         apis: [{ audience: DEMO_API_AUDIENCE, scopes: [DEMO_API_SCOPE] }, ...(options.idp?.extraApis ?? [])],
         consentRequired: options.idp?.consentRequired,
         accessTokenLifetimeSeconds: options.idp?.accessTokenLifetimeSeconds,
@@ -81,12 +99,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       closers.push(() => idp!.close());
       devClient = { clientId: DEV_CLIENT_ID, clientSecret };
-      Object.assign(settings, {
-        AzureAd__Authority: idp.issuer,
-        AzureAd__ClientId: DEV_CLIENT_ID,
-        AzureAd__ClientCredentials__0__SourceType: 'ClientSecret',
-        AzureAd__ClientCredentials__0__ClientSecret: clientSecret,
-      });
+      Object.assign(settings, { AzureAd__Authority: idp.issuer, AzureAd__ClientId: DEV_CLIENT_ID });
+      // Credentials the settings name (Key Vault, managed identity) are kept; otherwise the generated secret.
+      if (!hasPrefix(settings, 'AzureAd__ClientCredentials__') && !has(settings, 'AzureAd__ClientSecret')) {
+        Object.assign(settings, { AzureAd__ClientCredentials__0__SourceType: 'ClientSecret', AzureAd__ClientCredentials__0__ClientSecret: clientSecret });
+      }
       embedded.push(`dev OpenID provider at ${idp.issuer}`);
       if (wantsApi) {
         demoApi = await startDemoApi({ tls, issuer: idp.issuer, audience: DEMO_API_AUDIENCE, requiredScope: 'Data.Read' });
@@ -96,7 +113,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
     }
     settings['AzureAd__RedirectUri'] ??= `${appUrl}/api/redirect`;
-    settings['AzureAd__PostLogoutRedirectUri'] ??= `${appUrl}/`;
 
     if (!has(settings, 'TokenCache__ConnectionString', 'TokenCache__TableServiceUri', 'AzureWebJobsStorage', 'AzureWebJobsStorage__tableServiceUri', 'AzureWebJobsStorage__accountName')) {
       azurite = await startAzuriteTable();
@@ -111,9 +127,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     settings['AZURE_FUNCTIONS_ENVIRONMENT'] ??= 'Development';
 
-    configureRuntime(settings, options.runtime);
+    configureRuntime(settings, { log, ...options.runtime });
     await getRuntime(); // fails here, naming the setting, when the configuration is invalid
-    const host = await startLocalFunctionsHost({ functions: httpFunctions, port, hostname: '127.0.0.1', log });
+    const host = await startLocalFunctionsHost({ functions: httpFunctions, port, hostname: '127.0.0.1', log, rootRedirect: '/api/' });
     closers.push(() => host.close());
     return { appUrl, settings, embedded, host, idp, demoApi, azurite, devClient, close };
   } catch (error) {

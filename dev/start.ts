@@ -8,7 +8,9 @@ import { DEFAULT_USERS } from './idp';
 /**
  * `npm start`: the function app on http://localhost:7071 (PORT overrides) with the settings
  * of the environment and of local.settings.json "Values" (the environment wins), and an
- * embedded default for every part they leave out.
+ * embedded default for every part they leave out. The demo page is at /api/ (/ redirects there).
+ * DEV_IDP_CONSENT_REQUIRED=true makes the dev provider ask for consent per API, to see
+ * incremental consent at work.
  */
 function localSettingsFile(): Settings {
   if (!existsSync('local.settings.json')) return {};
@@ -29,15 +31,17 @@ async function main(): Promise<void> {
     console.error('PORT must be a port number');
     process.exit(1);
   }
-  const stack = await startLocalStack({ settings, port });
+  const consentRequired = /^(1|true)$/i.test(settings['DEV_IDP_CONSENT_REQUIRED'] ?? '');
+  const stack = await startLocalStack({ settings, port, idp: { consentRequired } });
   console.log('');
   for (const line of stack.embedded) console.log(`  embedded: ${line}`);
   if (stack.idp) {
     const users = DEFAULT_USERS.map((u) => `${u.username} / ${u.password}`).join(', ');
     console.log(`  demo users: ${users}`);
+    if (consentRequired) console.log('  the dev provider asks for consent per API (DEV_IDP_CONSENT_REQUIRED)');
   }
   console.log('');
-  console.log(`  Open ${stack.appUrl}/ in a browser.`);
+  console.log(`  Open ${stack.appUrl}/api/ in a browser.`);
   console.log('');
   let stopping = false;
   const stop = async () => {

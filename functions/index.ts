@@ -6,8 +6,11 @@ import { meFunction } from './me';
 import { proxyFunction } from './proxy';
 import { logoutFunction } from './logout';
 import { healthFunction } from './health';
+import { webFunction } from './web';
 
 // Proxied answers are streamed, not buffered.
 app.setup({ enableHttpStream: true });
 
-export const httpFunctions: readonly HttpFunctionRegistration[] = [loginFunction, redirectFunction, meFunction, proxyFunction, logoutFunction, healthFunction];
+// The page's catch-all route comes last: the host ranks it below every other route anyway.
+
+export const httpFunctions: readonly HttpFunctionRegistration[] = [loginFunction, redirectFunction, meFunction, proxyFunction, logoutFunction, healthFunction, webFunction];

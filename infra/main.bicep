@@ -138,7 +138,7 @@ var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
 // Known before the app exists, so the app registration and the app settings agree without a cycle.
 var baseUrl = empty(publicBaseUrl) ? 'https://${functionAppName}.azurewebsites.net' : publicBaseUrl
 var redirectUri = '${baseUrl}/api/redirect'
-var postLogoutRedirectUri = '${baseUrl}/'
+var postLogoutRedirectUri = '${baseUrl}/api/'
 var tenantId = empty(azureAdTenantId) ? tenant().tenantId : azureAdTenantId
 var deploymentContainerName = 'app-package'
 // The parameters file maps one environment value into this array; unset, it is [''].

@@ -5,8 +5,11 @@
 // Playwright are not bundled).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { buildWeb } from './buildWeb.mjs';
 
 const target = process.argv[2] ?? 'app';
+// The page (web/) is inlined into the bundles as a generated module.
+await buildWeb();
 const common = { bundle: true, platform: 'node', target: 'node22', format: 'cjs', sourcemap: true, logLevel: 'warning' };
 
 /** The deployment package: nothing to install on the server, so no remote build is needed. */

@@ -88,6 +88,8 @@ function urlWith(protocols: readonly string[], message: string) {
 const httpsUrl = urlWith(['https:'], 'must use https');
 const absoluteHttpUrl = urlWith(['https:', 'http:'], 'must be an http(s) URL');
 const identifier = z.string().trim().min(1, 'must not be empty');
+// Key Vault object names: 1-127 letters, digits and dashes.
+const keyVaultObjectName = z.string().trim().regex(/^[0-9A-Za-z-]{1,127}$/, 'must be a Key Vault object name (1-127 letters, digits or "-")');
 const apiName = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** Collects problems so that one start-up message names every bad setting at once. */
@@ -204,9 +206,9 @@ function readClientCredentials(r: SettingsReader): ClientCredentialSource[] {
       const clientSecret = r.required(`${prefix}ClientSecret`, identifier);
       if (clientSecret) sources.push({ index: i, sourceType, clientSecret });
     } else if (sourceType === 'KeyVault') {
-      const keyVaultUrl = r.required(`${prefix}KeyVaultUrl`, absoluteHttpUrl);
-      const secretName = r.optional(`${prefix}KeyVaultSecretName`, identifier);
-      const certificateName = r.optional(`${prefix}KeyVaultCertificateName`, identifier);
+      const keyVaultUrl = r.required(`${prefix}KeyVaultUrl`, httpsUrl);
+      const secretName = r.optional(`${prefix}KeyVaultSecretName`, keyVaultObjectName);
+      const certificateName = r.optional(`${prefix}KeyVaultCertificateName`, keyVaultObjectName);
       const sendX5c = r.optional(`${prefix}SendX5C`, z.enum(['true', 'false', 'True', 'False'])) ?? 'false';
       if (!secretName && !certificateName) {
         r.fail(`${prefix}KeyVaultSecretName`, `or ${prefix}KeyVaultCertificateName is required with SourceType KeyVault`);
@@ -302,21 +304,30 @@ const sessionKey = z
   .transform((v) => new Uint8Array(Buffer.from(v, 'base64url')))
   .refine((k) => k.length === 32, 'each key must be 32 bytes (43 base64url characters)');
 
+/**
+ * Reads a comma-separated list of base64url 32-byte session keys (`Session__Keys`, or the Key
+ * Vault secret that holds them). A malformed list gives a message that never quotes the value.
+ */
+export function parseSessionKeys(value: string): { readonly keys: Uint8Array[] } | { readonly problem: string } {
+  const keys: Uint8Array[] = [];
+  for (const [i, part] of splitList(value, /,/).entries()) {
+    const parsed = sessionKey.safeParse(part);
+    if (!parsed.success) return { problem: `key ${i + 1} ${parsed.error.issues[0]?.message ?? 'is malformed'}` };
+    keys.push(parsed.data);
+  }
+  return keys.length > 0 ? { keys } : { problem: 'must hold at least one key' };
+}
+
 function readSession(r: SettingsReader): AppConfig['session'] | undefined {
   const inline = r.raw('Session__Keys');
   if (inline) {
-    const keys: Uint8Array[] = [];
-    for (const [i, part] of splitList(inline, /,/).entries()) {
-      const parsed = sessionKey.safeParse(part);
-      if (!parsed.success) return r.fail('Session__Keys', `key ${i + 1} ${parsed.error.issues[0]?.message ?? 'is malformed'}`);
-      keys.push(parsed.data);
-    }
-    if (keys.length === 0) return r.fail('Session__Keys', 'must hold at least one key');
-    return { keySource: { kind: 'inline', keys }, lifetimeSeconds: SESSION_LIFETIME_SECONDS };
+    const parsed = parseSessionKeys(inline);
+    if ('problem' in parsed) return r.fail('Session__Keys', parsed.problem);
+    return { keySource: { kind: 'inline', keys: parsed.keys }, lifetimeSeconds: SESSION_LIFETIME_SECONDS };
   }
-  const keyVaultUrl = r.optional('Session__KeyVaultUrl', absoluteHttpUrl);
+  const keyVaultUrl = r.optional('Session__KeyVaultUrl', httpsUrl);
   if (keyVaultUrl) {
-    const secretName = r.required('Session__KeyVaultSecretName', identifier);
+    const secretName = r.required('Session__KeyVaultSecretName', keyVaultObjectName);
     return secretName ? { keySource: { kind: 'keyVault', keyVaultUrl, secretName }, lifetimeSeconds: SESSION_LIFETIME_SECONDS } : undefined;
   }
   return r.fail('Session__Keys', 'is required (comma-separated base64url 32-byte keys), or Session__KeyVaultUrl with Session__KeyVaultSecretName');
@@ -325,7 +336,8 @@ function readSession(r: SettingsReader): AppConfig['session'] | undefined {
 function readRedirectUris(r: SettingsReader): { redirectUri?: string; postLogoutRedirectUri?: string } {
   const redirectUri = r.required('AzureAd__RedirectUri', absoluteHttpUrl, 'is required: the absolute URL of /api/redirect registered with the provider');
   const postLogout = r.optional('AzureAd__PostLogoutRedirectUri', absoluteHttpUrl);
-  return { redirectUri, postLogoutRedirectUri: postLogout ?? (redirectUri ? `${new URL(redirectUri).origin}/` : undefined) };
+  // Back to the app's page at /api/ (functions/web.ts): under the Functions host, / is the host's own page.
+  return { redirectUri, postLogoutRedirectUri: postLogout ?? (redirectUri ? `${new URL(redirectUri).origin}/api/` : undefined) };
 }
 
 /** Parses and validates every setting; throws one ConfigurationError naming each bad one. */

@@ -29,9 +29,10 @@ export function signInRequired(code: string, title: string, loginUrl: string, de
 export async function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string): Promise<AccessTokenOutcome> {
   const authority = authorityFor(runtime.config, session.policy);
   const provider = await runtime.providers.get(authority.url);
-  const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), () => new Date(Date.now() + CACHE_ROW_LIFETIME_MS));
 
   return withCredentialRetry(runtime, async (credential) => {
+    // A plugin per attempt: it reads the row once per client, and a retry (after a credential reload) is a new client.
+    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), () => new Date(Date.now() + CACHE_ROW_LIFETIME_MS));
     const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin);
     const account: AccountInfo | null = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
     if (!account) throw signInRequired('session_ended', 'Sign in again', loginUrl, 'The account\'s tokens are gone (signed out or expired).');

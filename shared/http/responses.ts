@@ -29,7 +29,7 @@ export function problem(error: ProblemError, request?: HttpRequest): HttpRespons
   if (prefersHtml(request)) {
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(error.title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1b1b1f}code{background:#f1f1f4;padding:.1rem .3rem;border-radius:4px}a{color:#0b57d0}</style></head>
-<body><h1>${escapeHtml(error.title)}</h1>${error.detail ? `<p>${escapeHtml(error.detail)}</p>` : ''}<p>Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p><p><a href="/">Back to the app</a> · <a href="/api/login">Sign in again</a></p></body></html>`;
+<body><h1>${escapeHtml(error.title)}</h1>${error.detail ? `<p>${escapeHtml(error.detail)}</p>` : ''}<p>Error code: <code>${escapeHtml(error.code)}</code> (HTTP ${error.status})</p><p><a href="/api/">Back to the app</a> · <a href="/api/login?returnUrl=%2Fapi%2F">Sign in again</a></p></body></html>`;
     return { status: error.status, headers: { ...BASE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" }, body: html, cookies };
   }
   return { status: error.status, headers: { ...BASE_HEADERS, 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(body), cookies };

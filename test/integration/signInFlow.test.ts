@@ -93,7 +93,7 @@ test('sign in, see who I am, call the API, refresh, sign out', async () => {
   expect(out.status).toBe(302);
   const endSession = new URL(out.headers.get('location')!);
   expect(endSession.origin).toBe(stack.idp!.issuer);
-  expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.appUrl}/`);
+  expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.appUrl}/api/`);
   expect(out.headers.getSetCookie().some((c) => c.startsWith('__Host-th.session=;'))).toBe(true);
   expect(await readCacheRow(stack)).toBeUndefined();
 

@@ -29,7 +29,7 @@ describe('loadConfig', () => {
     const config = loadConfig(base);
     expect(config.authority).toMatchObject({ kind: 'oidc', url: 'https://127.0.0.1:8443', knownAuthorities: ['127.0.0.1:8443'] });
     expect(config.signInScopes).toEqual(['openid', 'profile', 'offline_access']);
-    expect(config.postLogoutRedirectUri).toBe('http://localhost:7071/');
+    expect(config.postLogoutRedirectUri).toBe('http://localhost:7071/api/');
     expect(config.downstreamApis.get('demo')).toMatchObject({ baseUrl: 'https://127.0.0.1:9443/', scopes: ['api://demo-api/Data.Read'], requestAppToken: false });
     expect(config.tokenCache.tableName).toBe('TokenCache');
   });
