@@ -1,33 +1,48 @@
-import type { TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { loadConfig, processSettings, type AppConfig, type Settings } from './config';
 import { ConfigurationError } from './errors';
 import { ProviderDirectory } from './auth/discovery';
-import { ClientCredentialProvider, loadClientSecret, type CredentialLoader } from './credentials/clientCredential';
+import { ClientCredentialProvider, clientSecretWarning, loadClientSecret, type CredentialLoader } from './credentials/clientCredential';
+import { appIdentityClientId, defaultAzureCredentialFactory, managedIdentityCredentialFactory, type AzureCredentialFactory } from './credentials/azureIdentity';
+import { KeyVaultSecrets, type KeyVaultClientOptions } from './credentials/keyVaultSecrets';
+import { keyVaultCredentialLoader } from './credentials/keyVaultCredential';
+import { managedIdentityCredentialLoader } from './credentials/managedIdentityAssertion';
+import { loadSessionKeysFromKeyVault, type KeyVaultSessionKeySource } from './credentials/sessionKeys';
 import { createCookieSealer, type CookieSealer } from './session/sealing';
 import { TokenCacheTable, createTableClient, type TableCallCounts } from './tokenCache/tableStore';
 
 /**
  * Everything a request needs that is worth keeping for the life of the process: the parsed
- * configuration, the Table client, provider metadata and keys, the client credential, the
- * cookie sealer. Built once, on first use; a configuration error is kept (every function then
- * answers 503 naming the setting), any other start-up failure is retried by the next request.
+ * configuration, the Table and Key Vault clients, provider metadata and keys, the client
+ * credential, the cookie sealer. Built once, on first use; a configuration error is kept (every
+ * function then answers 503 naming the setting), any other start-up failure (a vault that cannot
+ * be read) is retried by the next request.
  */
 export interface Runtime {
   readonly config: AppConfig;
   readonly sealer: CookieSealer;
   readonly tokenCache: TokenCacheTable;
   readonly tableCalls: TableCallCounts;
+  /** Key Vault reads go through here; `keyVault.reads` counts them. */
+  readonly keyVault: KeyVaultSecrets;
   readonly providers: ProviderDirectory;
   readonly credentials: ClientCredentialProvider;
   readonly log: (line: string) => void;
 }
 
+/**
+ * How the process reaches Azure. The defaults are production's; the local stack and tests
+ * replace the parts that cannot be real on loopback (they never read process.env for it).
+ */
 export interface RuntimeOptions {
-  /** Extra credential loaders (Key Vault, managed identity) registered by their modules. */
+  /** Loaders by SourceType, replacing the built-in ones (ClientSecret, KeyVault, SignedAssertionFromManagedIdentity). */
   readonly credentialLoaders?: Readonly<Partial<Record<string, CredentialLoader>>>;
-  /** How session keys held in Key Vault are fetched. */
-  readonly loadSessionKeys?: (config: AppConfig, azureCredential: (clientId?: string) => TokenCredential) => Promise<readonly Uint8Array[]>;
+  /** How session keys held in Key Vault are fetched; default: the secret `Session__KeyVaultSecretName`. */
+  readonly loadSessionKeys?: (secrets: KeyVaultSecrets, source: KeyVaultSessionKeySource) => Promise<readonly Uint8Array[]>;
+  /** The app's identity for Key Vault and an identity-based Table connection; default DefaultAzureCredential / ManagedIdentityCredential. */
+  readonly azureCredential?: AzureCredentialFactory;
+  /** The token source of SignedAssertionFromManagedIdentity; default ManagedIdentityCredential. */
+  readonly managedIdentityCredential?: AzureCredentialFactory;
+  readonly keyVault?: KeyVaultClientOptions;
   readonly log?: (line: string) => void;
 }
 
@@ -58,44 +73,39 @@ export function getRuntime(): Promise<Runtime> {
   return current;
 }
 
-function azureCredentialFactory(): (clientId?: string) => TokenCredential {
-  const cache = new Map<string, TokenCredential>();
-  return (clientId) => {
-    const key = clientId ?? '';
-    let credential = cache.get(key);
-    if (!credential) {
-      // A user-assigned identity is named by its client id; otherwise the developer's or the host's identity.
-      credential = clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
-      cache.set(key, credential);
-    }
-    return credential;
-  };
-}
-
 async function buildRuntime(settings: Settings, options: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(settings);
   const log = options.log ?? ((line: string) => console.log(line));
-  const azureCredential = azureCredentialFactory();
+  const warning = clientSecretWarning(config);
+  if (warning) log(warning);
+
+  const azureCredential = options.azureCredential ?? defaultAzureCredentialFactory();
   const tableCalls: TableCallCounts = { reads: 0, writes: 0, deletes: 0, other: 0 };
   const tableClient = createTableClient(config.tokenCache.connection, config.tokenCache.tableName, azureCredential, tableCalls);
+  const keyVault = new KeyVaultSecrets(() => azureCredential(appIdentityClientId(config)), options.keyVault);
 
-  let sessionKeys: readonly Uint8Array[];
-  if (config.session.keySource.kind === 'inline') {
-    sessionKeys = config.session.keySource.keys;
-  } else if (options.loadSessionKeys) {
-    sessionKeys = await options.loadSessionKeys(config, azureCredential);
-  } else {
-    throw new ConfigurationError([{ setting: 'Session__KeyVaultUrl', message: 'session keys from Key Vault are not available in this build' }]);
-  }
+  const keySource = config.session.keySource;
+  const sessionKeys = keySource.kind === 'inline' ? keySource.keys : await (options.loadSessionKeys ?? loadSessionKeysFromKeyVault)(keyVault, keySource);
 
-  const loaders = { ClientSecret: loadClientSecret, ...options.credentialLoaders } as Record<string, CredentialLoader>;
+  const loaders: Record<string, CredentialLoader> = {
+    ClientSecret: loadClientSecret,
+    KeyVault: keyVaultCredentialLoader(keyVault),
+    SignedAssertionFromManagedIdentity: managedIdentityCredentialLoader(options.managedIdentityCredential ?? managedIdentityCredentialFactory()),
+    ...options.credentialLoaders,
+  };
+  const credentials = new ClientCredentialProvider(config.clientCredentials, loaders, log);
+  // Loaded now rather than at the first sign-in, so a vault or identity problem shows in the
+  // start-up log; a failed load is not kept, and the next request that needs it tries again.
+  credentials.get().catch(() => {});
+
   return {
     config,
     sealer: createCookieSealer(sessionKeys),
     tokenCache: new TokenCacheTable(tableClient),
     tableCalls,
+    keyVault,
     providers: new ProviderDirectory(config.authority),
-    credentials: new ClientCredentialProvider(config.clientCredentials, loaders, log),
+    credentials,
     log,
   };
 }

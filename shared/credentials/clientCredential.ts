@@ -1,5 +1,5 @@
 import type { AppConfig, ClientCredentialSource } from '../config';
-import { ProblemError } from '../errors';
+import { ProblemError, describeForLog } from '../errors';
 
 /** What MSAL's `auth` section takes to authenticate the confidential client. */
 export type MsalClientCredential =
@@ -7,20 +7,46 @@ export type MsalClientCredential =
   | { readonly clientCertificate: { readonly thumbprintSha256: string; readonly privateKey: string; readonly x5c?: string } }
   | { readonly clientAssertion: () => Promise<string> };
 
-/** Loads one credential source; implementations live beside this file. */
-export type CredentialLoader = (source: ClientCredentialSource) => Promise<MsalClientCredential>;
+/** A credential as a source loaded it. */
+export interface LoadedCredential {
+  readonly credential: MsalClientCredential;
+  /** For the start-up log: where it came from, never its value. */
+  readonly description: string;
+  /** When it stops being usable (a certificate's NotAfter): it is loaded again after that. */
+  readonly validUntil?: Date;
+}
 
-export function credentialUnavailable(detail: string): ProblemError {
-  return new ProblemError(503, 'client_credential_unavailable', 'The app could not load its client credential', detail);
+/** Loads one credential source; implementations live beside this file. Failures are ProblemErrors naming the setting. */
+export type CredentialLoader = (source: ClientCredentialSource) => Promise<LoadedCredential>;
+
+/** Why one source did not load: the setting and a stable code, for the problem's `sources`. */
+export interface SourceFailure {
+  readonly setting: string;
+  readonly code: string;
+}
+
+export function sourceSettingPrefix(source: ClientCredentialSource): string {
+  return `AzureAd__ClientCredentials__${source.index}__`;
+}
+
+export function credentialUnavailable(detail: string, sources: readonly SourceFailure[] = []): ProblemError {
+  return new ProblemError(503, 'client_credential_unavailable', 'The app could not load its client credential', detail, { sources });
+}
+
+interface CachedCredential {
+  readonly credential: Promise<MsalClientCredential>;
+  validUntil?: number;
 }
 
 /**
  * The confidential client's credential, loaded once per process from the first source that
- * loads (Microsoft.Identity.Web's rule) and kept in memory. `reload()` is for a provider that
- * rejects the credential (rotation): concurrent callers share one reload.
+ * loads (Microsoft.Identity.Web's rule) and kept in memory: no Key Vault or identity endpoint
+ * call per request. `reload()` is for a provider that rejects the credential (rotation):
+ * concurrent callers share one reload. A failed load is not kept: the next caller tries again.
  */
 export class ClientCredentialProvider {
-  private current: Promise<MsalClientCredential> | undefined;
+  private current: CachedCredential | undefined;
+  /** Loads started (the first one and every reload). */
   loads = 0;
 
   constructor(
@@ -30,53 +56,66 @@ export class ClientCredentialProvider {
   ) {}
 
   get(): Promise<MsalClientCredential> {
-    if (!this.current) {
-      const loading = this.loadFirst();
-      this.current = loading;
-      loading.catch(() => {
-        if (this.current === loading) this.current = undefined;
-      });
+    if (this.current?.validUntil !== undefined && Date.now() >= this.current.validUntil) {
+      // Past the certificate's NotAfter: the vault may hold its renewal by now.
+      this.current = undefined;
     }
-    return this.current;
+    this.current ??= this.startLoad();
+    return this.current.credential;
   }
 
   /** Drops the cached credential (the one that failed) and loads again, once for all callers. */
   reload(failed: Promise<MsalClientCredential>): Promise<MsalClientCredential> {
-    if (this.current === failed) this.current = undefined;
+    if (this.current?.credential === failed) this.current = undefined;
     return this.get();
   }
 
-  private async loadFirst(): Promise<MsalClientCredential> {
+  private startLoad(): CachedCredential {
+    const credential = this.loadFirst().then((loaded) => {
+      entry.validUntil = loaded.validUntil?.getTime();
+      return loaded.credential;
+    });
+    const entry: CachedCredential = { credential };
+    credential.catch(() => {
+      if (this.current === entry) this.current = undefined;
+    });
+    return entry;
+  }
+
+  private async loadFirst(): Promise<LoadedCredential> {
     this.loads++;
-    const failures: string[] = [];
+    const reasons: string[] = [];
+    const failures: SourceFailure[] = [];
     for (const source of this.sources) {
+      const prefix = sourceSettingPrefix(source);
       const loader = this.loaders[source.sourceType];
-      if (!loader) {
-        failures.push(`AzureAd__ClientCredentials__${source.index}__SourceType ${source.sourceType} is not supported here`);
-        continue;
-      }
       try {
-        return await loader(source);
+        if (!loader) throw new ProblemError(503, 'credential_source_unsupported', 'Unsupported credential source', `${prefix}SourceType: ${source.sourceType} is not supported here.`);
+        const loaded = await loader(source);
+        this.log(`client credential: ${prefix.slice(0, -2)} (${loaded.description})`);
+        return loaded;
       } catch (error) {
-        const reason = error instanceof ProblemError ? (error.detail ?? error.title) : 'could not be loaded';
-        failures.push(`AzureAd__ClientCredentials__${source.index} (${source.sourceType}): ${reason}`);
+        const problem = error instanceof ProblemError ? error : undefined;
+        const reason = problem?.detail ?? `${prefix}SourceType: ${source.sourceType} could not be loaded (${describeForLog(error)}).`;
+        reasons.push(reason);
+        failures.push({ setting: prefix.slice(0, -2), code: problem?.code ?? 'credential_source_failed' });
         this.log(`client credential source ${source.index} (${source.sourceType}) failed: ${reason}`);
       }
     }
-    throw credentialUnavailable(failures.join('; ') || 'No client credential is configured.');
+    throw credentialUnavailable(reasons.join(' ') || 'No client credential is configured.', failures);
   }
 }
 
 export const loadClientSecret: CredentialLoader = async (source) => {
   if (source.sourceType !== 'ClientSecret') throw new Error('not a client secret source');
-  return { clientSecret: source.clientSecret };
+  return { credential: { clientSecret: source.clientSecret }, description: 'ClientSecret from app settings' };
 };
 
-/** Warns (without the value) when a plain secret from settings is used outside local development. */
+/** Warns (without the value) when a plain secret from settings may be used outside local development. */
 export function clientSecretWarning(config: AppConfig): string | undefined {
-  const first = config.clientCredentials[0];
-  if (first?.sourceType === 'ClientSecret' && !config.isLocalDevelopment) {
-    return 'AzureAd__ClientCredentials uses a ClientSecret from app settings: use KeyVault or SignedAssertionFromManagedIdentity outside local development.';
+  const plain = config.clientCredentials.find((source) => source.sourceType === 'ClientSecret');
+  if (plain && !config.isLocalDevelopment) {
+    return 'AzureAd__ClientCredentials uses a ClientSecret from app settings: outside local development, use KeyVault or SignedAssertionFromManagedIdentity.';
   }
   return undefined;
 }
