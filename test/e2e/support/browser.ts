@@ -1,7 +1,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-/** Debian's Chromium (`apt-get install -y chromium`), never a downloaded browser. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Debian's Chromium (`apt-get install -y chromium`), or CHROMIUM_PATH; never a downloaded browser. */
+export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
 
 const CHROMIUM_ARGS = [
   '--headless',
