@@ -40,7 +40,7 @@ const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420',
  * (RSASSA-PKCS1-v1_5 is a private-key operation on the DigestInfo): forge's own RSA takes seconds
  * under some runtimes, such as jest's module sandbox.
  */
-function nodeSigner(privateKey: KeyObject): forge.pki.rsa.PrivateKey {
+export function nodeSigner(privateKey: KeyObject): forge.pki.rsa.PrivateKey {
   const sign = (md: forge.md.MessageDigest): string => {
     const digestInfo = Buffer.concat([SHA256_DIGEST_INFO, Buffer.from(md.digest().getBytes(), 'binary')]);
     return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, digestInfo).toString('binary');
@@ -49,7 +49,7 @@ function nodeSigner(privateKey: KeyObject): forge.pki.rsa.PrivateKey {
 }
 
 /** Positive, non-zero 16-byte serial: a leading 0x01..0x7f byte keeps DER from reading it as negative. */
-function randomSerial(): string {
+export function randomSerial(): string {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
   return bytes.toString('hex');

@@ -57,11 +57,6 @@ export function configureRuntime(settings: Settings | (() => Settings), options:
   current = undefined;
 }
 
-export function setRuntimeOptions(options: RuntimeOptions): void {
-  runtimeOptions = { ...runtimeOptions, ...options };
-  current = undefined;
-}
-
 export function getRuntime(): Promise<Runtime> {
   if (!current) {
     const building = buildRuntime(settingsSource(), runtimeOptions);

@@ -1,5 +1,6 @@
-import { constants, createPrivateKey, generateKeyPairSync, privateEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
+import { nodeSigner, randomSerial } from '../../dev/tls';
 
 /**
  * Self-signed client certificates in the shapes Key Vault hands out through a certificate's
@@ -24,18 +25,6 @@ export interface ClientCertificateOptions {
   readonly pkcs12Algorithm?: '3des' | 'aes256';
 }
 
-// DER prefix of a DigestInfo holding a SHA-256 digest (RFC 8017 9.2, note 1).
-const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
-
-/** forge builds the certificate, Node signs it: forge's own RSA is very slow inside jest. */
-function nodeSigner(privateKey: KeyObject): forge.pki.rsa.PrivateKey {
-  const sign = (md: forge.md.MessageDigest): string => {
-    const digestInfo = Buffer.concat([SHA256_DIGEST_INFO, Buffer.from(md.digest().getBytes(), 'binary')]);
-    return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, digestInfo).toString('binary');
-  };
-  return { sign } as unknown as forge.pki.rsa.PrivateKey;
-}
-
 export function createClientCertificate(options: ClientCertificateOptions = {}): TestClientCertificate {
   const { privateKey: keyPem } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
@@ -45,9 +34,7 @@ export function createClientCertificate(options: ClientCertificateOptions = {}):
   const forgeKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
-  const serial = randomBytes(16);
-  serial[0] = (serial[0]! & 0x7f) | 0x01;
-  cert.serialNumber = serial.toString('hex');
+  cert.serialNumber = randomSerial();
   cert.validity.notBefore = options.notBefore ?? new Date(Date.now() - 60 * 60 * 1000);
   cert.validity.notAfter = options.notAfter ?? new Date(Date.now() + 30 * 24 * 60 * 60 * 1000);
   const name = [{ name: 'commonName', value: options.commonName ?? 'token-handler-client' }];
