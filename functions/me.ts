@@ -8,7 +8,7 @@ import { registerHttp } from './registration';
 export async function me(request: HttpRequest): Promise<HttpResponseInit> {
   const runtime = await getRuntime();
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
-  if (!session) throw new ProblemError(401, 'not_signed_in', 'Not signed in', undefined, { loginUrl: '/api/login' });
+  if (!session) throw new ProblemError(401, 'not_signed_in', 'Not signed in', undefined, { loginUrl: '/api/login?returnUrl=%2Fapi%2F' });
   return json(200, {
     claims: session.claims,
     session: { issuedAt: new Date(session.iat * 1000).toISOString(), expiresAt: new Date(session.exp * 1000).toISOString() },
