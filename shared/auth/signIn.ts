@@ -1,9 +1,10 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Cookie } from '@azure/functions';
 import { CryptoProvider, ResponseMode } from '@azure/msal-node';
 import type { Runtime } from '../runtime';
 import { ProblemError } from '../errors';
 import { safeReturnUrl } from '../returnUrl';
+import { sameSecretValue } from '../constantTime';
 import { partitionKeyFor } from '../tokenCache/tableStore';
 import {
   AUTH_REQUEST_LIFETIME_SECONDS,
@@ -96,12 +97,6 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
   return { location, cookie: await authRequestCookie(runtime.sealer, request, RESPONSE_MODE) };
 }
 
-function sameValue(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /** The provider's answer at /api/redirect, from the query (GET) or the posted form. */
 export interface AuthorizationResponse {
   readonly code?: string | null;
@@ -119,7 +114,7 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
   const pending = await readAuthRequest(runtime.sealer, cookieHeader);
   // A callback whose state does not match changes nothing, not even the pending sign-in's cookie.
   if (!pending) throw new ProblemError(400, 'state_missing', 'No sign-in is in progress', 'The sign-in request expired or was started in another browser. Sign in again.');
-  if (!response.state || !sameValue(response.state, pending.state)) throw new ProblemError(400, 'state_mismatch', 'The sign-in response does not match the sign-in request');
+  if (!sameSecretValue(response.state, pending.state)) throw new ProblemError(400, 'state_mismatch', 'The sign-in response does not match the sign-in request');
 
   const clear = clearedAuthRequestCookie(RESPONSE_MODE);
   try {

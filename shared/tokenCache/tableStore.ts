@@ -146,18 +146,19 @@ export class TokenCacheTable {
     try {
       return await write();
     } catch (error) {
-      if (!isTableNotFound(error) || this.tableEnsured) {
-        if (error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)) throw error;
-        throw storageUnavailable();
-      }
+      if (this.tableEnsured || !isTableNotFound(error)) throw keepConditionalFailure(error);
     }
     try {
       await this.client.createTable();
       this.tableEnsured = true;
       return await write();
     } catch (error) {
-      if (error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412)) throw error;
-      throw storageUnavailable();
+      throw keepConditionalFailure(error);
     }
   }
+}
+
+/** A 409/412 is the caller's to judge (a conflict); any other failure is the service being unavailable. */
+function keepConditionalFailure(error: unknown): unknown {
+  return isStatus(error, 409) || isStatus(error, 412) ? error : storageUnavailable();
 }
