@@ -1,6 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
-import { handleErrors, json } from '../shared/http/responses';
+import { handleErrors } from './http/handleErrors';
+import { json } from './http/responses';
 import { registerHttp } from './registration';
 
 /** 200 once the configuration is valid; a configuration error answers 503 naming the setting. */

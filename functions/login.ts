@@ -1,7 +1,8 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
 import { beginSignIn } from '../shared/auth/signIn';
-import { handleErrors, redirect } from '../shared/http/responses';
+import { handleErrors } from './http/handleErrors';
+import { redirect } from './http/responses';
 import { registerHttp } from './registration';
 
 export async function login(request: HttpRequest): Promise<HttpResponseInit> {

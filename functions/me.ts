@@ -1,7 +1,8 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
 import { ProblemError } from '../shared/errors';
-import { handleErrors, json } from '../shared/http/responses';
+import { handleErrors } from './http/handleErrors';
+import { json } from './http/responses';
 import { readSession } from '../shared/session/session';
 import { registerHttp } from './registration';
 

@@ -1,27 +1,14 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
-import type { AppConfig } from '../shared/config';
 import { acquireAccessTokenForSession, signInRequired } from '../shared/auth/accountTokens';
 import { acquireAppToken } from '../shared/auth/appTokens';
-import { handleErrors, requireAntiForgeryHeader } from '../shared/http/responses';
+import { handleErrors } from './http/handleErrors';
+import { requireAntiForgeryHeader } from './http/antiForgery';
 import { downstreamUrl, findApi, validateProxyPath } from '../shared/proxy/proxyRules';
 import { forwardToApi } from '../shared/proxy/forward';
 import { readSession } from '../shared/session/session';
-import { safeReturnUrl } from '../shared/returnUrl';
+import { loginUrlFor } from '../shared/auth/loginUrl';
 import { registerHttp } from './registration';
-
-/** Where the browser should go to sign in or consent, coming back to the page it was on. */
-function loginUrlFor(config: AppConfig, request: HttpRequest, scopes: readonly string[]): string {
-  let returnUrl = '/';
-  const referer = request.headers.get('referer');
-  if (referer && URL.canParse(referer)) {
-    const page = new URL(referer);
-    if (page.origin === new URL(config.redirectUri).origin) returnUrl = safeReturnUrl(page.pathname + page.search);
-  }
-  const query = new URLSearchParams({ returnUrl });
-  if (scopes.length > 0) query.set('scopes', scopes.join(' '));
-  return `/api/login?${query}`;
-}
 
 export async function proxy(request: HttpRequest): Promise<HttpResponseInit> {
   requireAntiForgeryHeader(request);
@@ -29,7 +16,7 @@ export async function proxy(request: HttpRequest): Promise<HttpResponseInit> {
   const api = findApi(runtime.config.downstreamApis, request.params['api']);
   const path = validateProxyPath(request.params['path']);
   const target = downstreamUrl(api, path, new URL(request.url).search);
-  const loginUrl = loginUrlFor(runtime.config, request, api.requestAppToken ? [] : api.scopes);
+  const loginUrl = loginUrlFor(runtime.config, request.headers.get('referer'), api.requestAppToken ? [] : api.scopes);
 
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
   if (!session) throw signInRequired('not_signed_in', 'Not signed in', loginUrl);

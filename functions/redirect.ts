@@ -2,7 +2,8 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
 import { completeSignIn } from '../shared/auth/signIn';
 import { ProblemError } from '../shared/errors';
-import { handleErrors, redirect as redirectTo } from '../shared/http/responses';
+import { handleErrors } from './http/handleErrors';
+import { redirect as redirectTo } from './http/responses';
 import { registerHttp } from './registration';
 
 const MAX_FORM_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
 import { ProblemError } from '../shared/errors';
-import { handleErrors } from '../shared/http/responses';
+import { handleErrors } from './http/handleErrors';
 import type { WebAsset } from '../web/asset';
 import { webAssets } from '../web/generated/assets';
 import { registerHttp } from './registration';

@@ -1,4 +1,4 @@
-import type { Cookie } from '@azure/functions';
+import type { ResponseCookie } from './session/cookies';
 
 /**
  * Errors that reach a caller as RFC 9457 problem details. `code` is stable: clients and tests
@@ -17,9 +17,9 @@ export class ProblemError extends Error {
   }
 
   /** Cookies the answer must still set or clear (never part of the body). */
-  cookies: readonly Cookie[] = [];
+  cookies: readonly ResponseCookie[] = [];
 
-  withCookies(cookies: readonly Cookie[]): this {
+  withCookies(cookies: readonly ResponseCookie[]): this {
     this.cookies = cookies;
     return this;
   }

@@ -4,11 +4,11 @@ import type { Session } from '../session/session';
 import { ProblemError } from '../errors';
 import { AccountCachePlugin } from '../tokenCache/accountCachePlugin';
 import { partitionKeyFor } from '../tokenCache/tableStore';
+import { cacheRowExpiry } from '../tokenCache/rowLifetime';
 import { authorityFor } from './authority';
 import { createConfidentialClient } from './msalClient';
 import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
-import { CACHE_ROW_LIFETIME_MS } from './signIn';
 
 export interface AccessTokenOutcome {
   readonly accessToken: string;
@@ -32,7 +32,7 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
 
   return withCredentialRetry(runtime, async (credential) => {
     // A plugin per attempt: it reads the row once per client, and a retry (after a credential reload) is a new client.
-    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), () => new Date(Date.now() + CACHE_ROW_LIFETIME_MS));
+    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), cacheRowExpiry);
     const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin);
     const account: AccountInfo | null = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
     if (!account) throw signInRequired('session_ended', 'Sign in again', loginUrl, 'The account\'s tokens are gone (signed out or expired).');

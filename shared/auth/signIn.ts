@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Cookie } from '@azure/functions';
 import { CryptoProvider, ResponseMode } from '@azure/msal-node';
 import type { Runtime } from '../runtime';
 import { ProblemError } from '../errors';
@@ -17,20 +16,18 @@ import {
   type AuthRequest,
   type Session,
 } from '../session/session';
+import type { ResponseCookie } from '../session/cookies';
+import { cacheRowExpiry } from '../tokenCache/rowLifetime';
 import { authorityFor } from './authority';
 import { createConfidentialClient } from './msalClient';
 import { validateIdToken } from './idToken';
 import { codeRedemptionProblem, safeCode } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
 
-/** The provider posts the code back (form_post), as Microsoft.Identity.Web does: it stays out of URLs and logs. */
-export const RESPONSE_MODE = 'form_post' as const;
 const PROMPTS = new Set(['login', 'none', 'consent', 'select_account', 'create']);
 // RFC 6749 scope-token characters.
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
 const MAX_EXTRA_SCOPES = 20;
-/** Token cache rows outlive sessions by the refresh token's usual lifetime; the purge timer uses it. */
-export const CACHE_ROW_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
 
 export interface SignInOptions {
   readonly returnUrl?: string | null;
@@ -60,7 +57,7 @@ function hint(value: string | null | undefined, name: string): string | undefine
 }
 
 /** /api/login: the authorization URL (code flow, PKCE S256, state, nonce) and the sealed cookie that remembers them. */
-export async function beginSignIn(runtime: Runtime, options: SignInOptions): Promise<{ location: string; cookie: Cookie }> {
+export async function beginSignIn(runtime: Runtime, options: SignInOptions): Promise<{ location: string; cookie: ResponseCookie }> {
   const { config } = runtime;
   const prompt = options.prompt ?? undefined;
   if (prompt !== undefined && !PROMPTS.has(prompt)) throw new ProblemError(400, 'prompt_invalid', 'The prompt parameter is not valid', `Use one of ${[...PROMPTS].join(', ')}.`);
@@ -84,6 +81,7 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
     createConfidentialClient(config, authority.url, provider, credential).getAuthCodeUrl({
       scopes,
       redirectUri: config.redirectUri,
+      // The provider posts the code back (form_post), as Microsoft.Identity.Web does: it stays out of URLs and logs.
       responseMode: ResponseMode.FORM_POST,
       codeChallenge: challenge,
       codeChallengeMethod: 'S256',
@@ -94,7 +92,7 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
       domainHint,
     }),
   );
-  return { location, cookie: await authRequestCookie(runtime.sealer, request, RESPONSE_MODE) };
+  return { location, cookie: await authRequestCookie(runtime.sealer, request) };
 }
 
 /** The provider's answer at /api/redirect, from the query (GET) or the posted form. */
@@ -109,14 +107,14 @@ export interface AuthorizationResponse {
  * (verifier, state and nonce), validates the ID token, writes the account's cache row (one
  * Table write), and starts a new session.
  */
-export async function completeSignIn(runtime: Runtime, response: AuthorizationResponse, cookieHeader: string | null): Promise<{ location: string; cookies: Cookie[] }> {
+export async function completeSignIn(runtime: Runtime, response: AuthorizationResponse, cookieHeader: string | null): Promise<{ location: string; cookies: ResponseCookie[] }> {
   const { config } = runtime;
   const pending = await readAuthRequest(runtime.sealer, cookieHeader);
   // A callback whose state does not match changes nothing, not even the pending sign-in's cookie.
   if (!pending) throw new ProblemError(400, 'state_missing', 'No sign-in is in progress', 'The sign-in request expired or was started in another browser. Sign in again.');
   if (!sameSecretValue(response.state, pending.state)) throw new ProblemError(400, 'state_mismatch', 'The sign-in response does not match the sign-in request');
 
-  const clear = clearedAuthRequestCookie(RESPONSE_MODE);
+  const clear = clearedAuthRequestCookie();
   try {
     if (response.error) throw new ProblemError(400, 'provider_error', 'The identity provider did not sign you in', `Provider error: ${safeCode(response.error)}.`, { error: safeCode(response.error) });
     if (!response.code) throw new ProblemError(400, 'code_missing', 'The sign-in response carries no code');
@@ -140,7 +138,7 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
     if (!homeAccountId) throw new ProblemError(401, 'id_token_invalid', 'The sign-in could not be verified', 'The provider returned no account.');
 
     // Written only now, after the ID token proved itself: a refused sign-in leaves no row.
-    await runtime.tokenCache.upsert(partitionKeyFor(homeAccountId), cache, new Date(Date.now() + CACHE_ROW_LIFETIME_MS));
+    await runtime.tokenCache.upsert(partitionKeyFor(homeAccountId), cache, cacheRowExpiry());
     const now = Math.floor(Date.now() / 1000);
     const session: Session = {
       sid: newSessionId(),

@@ -1,8 +1,8 @@
-import type { Cookie } from '@azure/functions';
 import type { Runtime } from '../runtime';
 import { ProblemError } from '../errors';
 import { partitionKeyFor } from '../tokenCache/tableStore';
 import { clearedSessionCookie, type Session } from '../session/session';
+import type { ResponseCookie } from '../session/cookies';
 import { authorityFor } from './authority';
 
 /**
@@ -10,7 +10,7 @@ import { authorityFor } from './authority';
  * tokens), the cookie is cleared, and the browser goes on to the provider's end-session
  * endpoint, which comes back to the configured post-logout URL.
  */
-export async function signOut(runtime: Runtime, session: Session | undefined): Promise<{ location: string; cookies: Cookie[] }> {
+export async function signOut(runtime: Runtime, session: Session | undefined): Promise<{ location: string; cookies: ResponseCookie[] }> {
   const { config } = runtime;
   if (session) await runtime.tokenCache.delete(partitionKeyFor(session.homeAccountId));
   let location = config.postLogoutRedirectUri;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Cookie } from '@azure/functions';
 import type { CookieSealer } from './sealing';
-import { AUTH_REQUEST_COOKIE, SESSION_COOKIE, expiredCookie, hostCookie, readCookie } from './cookies';
+import { AUTH_REQUEST_COOKIE, SESSION_COOKIE, expiredCookie, hostCookie, readCookie, type ResponseCookie } from './cookies';
 
 /** Claims shown by /api/me: identity only, small enough for a cookie, never a token. */
 export const SESSION_CLAIMS = ['sub', 'oid', 'tid', 'name', 'preferred_username', 'email', 'given_name', 'family_name', 'idp', 'iss'] as const;
@@ -52,13 +51,13 @@ export async function readSession(sealer: CookieSealer, cookieHeader: string | n
   return session;
 }
 
-export async function sessionCookie(sealer: CookieSealer, session: Session): Promise<Cookie> {
+export async function sessionCookie(sealer: CookieSealer, session: Session): Promise<ResponseCookie> {
   const value = await sealer.seal(session, SESSION_PURPOSE);
   // Lax: the page after sign-in is reached through a cross-site navigation chain.
   return hostCookie(SESSION_COOKIE, value, Math.max(0, session.exp - Math.floor(Date.now() / 1000)), 'Lax');
 }
 
-export function clearedSessionCookie(): Cookie {
+export function clearedSessionCookie(): ResponseCookie {
   return expiredCookie(SESSION_COOKIE, 'Lax');
 }
 
@@ -68,12 +67,15 @@ export async function readAuthRequest(sealer: CookieSealer, cookieHeader: string
   return request;
 }
 
-/** SameSite=None when the provider answers with a cross-site form POST (form_post), else Lax. */
-export async function authRequestCookie(sealer: CookieSealer, request: AuthRequest, responseMode: 'form_post' | 'query'): Promise<Cookie> {
+/**
+ * SameSite=None: the provider answers with a cross-site form POST (form_post, the only response
+ * mode the app asks for), which would withhold a Lax cookie.
+ */
+export async function authRequestCookie(sealer: CookieSealer, request: AuthRequest): Promise<ResponseCookie> {
   const value = await sealer.seal(request, AUTH_REQUEST_PURPOSE);
-  return hostCookie(AUTH_REQUEST_COOKIE, value, AUTH_REQUEST_LIFETIME_SECONDS, responseMode === 'form_post' ? 'None' : 'Lax');
+  return hostCookie(AUTH_REQUEST_COOKIE, value, AUTH_REQUEST_LIFETIME_SECONDS, 'None');
 }
 
-export function clearedAuthRequestCookie(responseMode: 'form_post' | 'query'): Cookie {
-  return expiredCookie(AUTH_REQUEST_COOKIE, responseMode === 'form_post' ? 'None' : 'Lax');
+export function clearedAuthRequestCookie(): ResponseCookie {
+  return expiredCookie(AUTH_REQUEST_COOKIE, 'None');
 }

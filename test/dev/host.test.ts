@@ -32,7 +32,7 @@ async function echo(request: HttpRequest, context: InvocationContext) {
 const functions: HttpFunctionRegistration[] = [
   { name: 'echo', options: { route: 'echo/{a}/{b?}', methods: ['GET', 'POST'], handler: echo } },
   { name: 'proxy', options: { route: 'proxy/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], handler: echo } },
-  { name: 'item', options: { route: 'items/{id:int}', methods: ['GET'], handler: echo } },
+  { name: 'item', options: { route: 'items/{id}', methods: ['GET'], handler: echo } },
   { name: 'me', options: { methods: ['GET', 'HEAD'], handler: () => ({ body: 'hello me', headers: { 'x-test': 'yes' } }) } },
   {
     name: 'cookies',
@@ -202,9 +202,9 @@ describe('local functions host', () => {
     expect(JSON.parse(encoded.body).params).toEqual({ api: 'graph', path: '../x\\y' });
   });
 
-  test('int constraint, unknown route and wrong method are 404', async () => {
+  test('unknown route and wrong method are 404', async () => {
     expect(await (await fetch(`${host.url}/api/items/12`)).json()).toMatchObject({ params: { id: '12' } });
-    expect((await fetch(`${host.url}/api/items/twelve`)).status).toBe(404);
+    expect((await fetch(`${host.url}/api/items/12/more`)).status).toBe(404);
     expect((await fetch(`${host.url}/api/nope`)).status).toBe(404);
     expect((await fetch(`${host.url}/echo/x`)).status).toBe(404); // outside the route prefix
     expect((await fetch(`${host.url}/api/echo/x`, { method: 'DELETE' })).status).toBe(404);
