@@ -4,15 +4,22 @@ import { ProblemError } from '../shared/errors';
 import { handleErrors } from './http/handleErrors';
 import { json } from './http/responses';
 import { readSession } from '../shared/session/session';
+import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
 import { registerHttp } from './registration';
+
+const LOGIN_URL = '/api/login?returnUrl=%2Fapi%2F';
 
 export async function me(request: HttpRequest): Promise<HttpResponseInit> {
   const runtime = await getRuntime();
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
-  if (!session) throw new ProblemError(401, 'not_signed_in', 'Not signed in', undefined, { loginUrl: '/api/login?returnUrl=%2Fapi%2F' });
+  if (!session) throw new ProblemError(401, 'not_signed_in', 'Not signed in', undefined, { loginUrl: LOGIN_URL });
+  // A page that polls /api/me asks with slide=false, so polling alone does not keep a session alive.
+  const live = await readLiveSession(runtime, session, { slide: request.query.get('slide') !== 'false' });
+  if (!live) throw sessionEndedProblem(LOGIN_URL);
+  const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
   return json(200, {
     claims: session.claims,
-    session: { issuedAt: new Date(session.iat * 1000).toISOString(), expiresAt: new Date(session.exp * 1000).toISOString() },
+    session: { issuedAt: iso(live.entry.started), expiresAt: iso(live.expiresAt), idleExpiresAt: iso(live.entry.lastSeen + runtime.config.session.idleTimeoutSeconds), absoluteExpiresAt: iso(live.absoluteExpiresAt) },
     logoutUrl: `/api/logout?sid=${encodeURIComponent(session.sid)}`,
     apis: [...runtime.config.downstreamApis.values()].map((api) => ({ name: api.name, proxyUrl: `/api/proxy/${api.name}/` })),
   });

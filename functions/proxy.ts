@@ -8,6 +8,7 @@ import { downstreamUrl, findApi, validateProxyPath } from '../shared/proxy/proxy
 import { forwardToApi } from '../shared/proxy/forward';
 import { readSession } from '../shared/session/session';
 import { loginUrlFor } from '../shared/auth/loginUrl';
+import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
 import { registerHttp } from './registration';
 
 export async function proxy(request: HttpRequest): Promise<HttpResponseInit> {
@@ -20,9 +21,11 @@ export async function proxy(request: HttpRequest): Promise<HttpResponseInit> {
 
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
   if (!session) throw signInRequired('not_signed_in', 'Not signed in', loginUrl);
+  const live = await readLiveSession(runtime, session, { slide: true });
+  if (!live) throw sessionEndedProblem(loginUrl);
   const accessToken = api.requestAppToken
     ? await acquireAppToken(runtime, api.scopes)
-    : (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl)).accessToken;
+    : (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl, live.row)).accessToken;
 
   const answer = await forwardToApi(target, request.method, request.headers as unknown as Headers, request.body as ReadableStream<Uint8Array> | null, accessToken);
   return { status: answer.status, headers: { ...answer.headers, 'x-content-type-options': 'nosniff', 'cache-control': answer.headers['cache-control'] ?? 'no-store' }, body: answer.body ?? undefined };

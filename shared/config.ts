@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_ABSOLUTE_LIFETIME_SECONDS, DEFAULT_IDLE_TIMEOUT_SECONDS, parseDuration, type SessionLifetimes } from './session/lifetimes';
 import { ConfigurationError } from './errors';
 
 /**
@@ -48,6 +49,12 @@ export type SessionKeySource =
   | { readonly kind: 'inline'; readonly keys: readonly Uint8Array[] }
   | { readonly kind: 'keyVault'; readonly keyVaultUrl: string; readonly secretName: string };
 
+/** Where the keys that encrypt cache rows at rest come from; without a setting they are derived from the session keys. */
+export type TokenCacheKeySource =
+  | { readonly kind: 'inline'; readonly keys: readonly Uint8Array[] }
+  | { readonly kind: 'keyVault'; readonly keyVaultUrl: string; readonly secretName: string }
+  | { readonly kind: 'derivedFromSessionKeys' };
+
 export interface AppConfig {
   readonly authority: AuthorityConfig;
   readonly clientId: string;
@@ -57,8 +64,8 @@ export interface AppConfig {
   /** Always `openid profile offline_access` plus `AzureAd__Scopes`. */
   readonly signInScopes: readonly string[];
   readonly downstreamApis: ReadonlyMap<string, DownstreamApiConfig>;
-  readonly tokenCache: { readonly tableName: string; readonly connection: TableConnection };
-  readonly session: { readonly keySource: SessionKeySource; readonly lifetimeSeconds: number };
+  readonly tokenCache: { readonly tableName: string; readonly connection: TableConnection; readonly encryption: TokenCacheKeySource };
+  readonly session: { readonly keySource: SessionKeySource } & SessionLifetimes;
   /** True when the app runs under the local stack (`npm start`), where a plain client secret is fine. */
   readonly isLocalDevelopment: boolean;
 }
@@ -74,7 +81,6 @@ const MICROSOFT_AUTHORITY_HOSTS = [
   'login.microsoft.com',
   'sts.windows.net',
 ];
-const SESSION_LIFETIME_SECONDS = 8 * 60 * 60;
 
 function urlWith(protocols: readonly string[], message: string) {
   return z
@@ -264,7 +270,7 @@ function parseConnectionStringEndpoint(connectionString: string): boolean {
   return parts.has('accountname') || parts.has('tableendpoint') || parts.has('usedevelopmentstorage');
 }
 
-function readTokenCache(r: SettingsReader): AppConfig['tokenCache'] | undefined {
+function readTokenCache(r: SettingsReader): Omit<AppConfig['tokenCache'], 'encryption'> | undefined {
   const tableName = r.optional('TokenCache__TableName', z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be 3-63 letters or digits, starting with a letter')) ?? 'TokenCache';
   const connectionString = z.string().refine(parseConnectionStringEndpoint, 'must be a storage connection string (AccountName=… or TableEndpoint=…)');
 
@@ -319,18 +325,50 @@ export function parseSessionKeys(value: string): { readonly keys: Uint8Array[] }
 }
 
 function readSession(r: SettingsReader): AppConfig['session'] | undefined {
+  const lifetimes = readSessionLifetimes(r);
   const inline = r.raw('Session__Keys');
   if (inline) {
     const parsed = parseSessionKeys(inline);
     if ('problem' in parsed) return r.fail('Session__Keys', parsed.problem);
-    return { keySource: { kind: 'inline', keys: parsed.keys }, lifetimeSeconds: SESSION_LIFETIME_SECONDS };
+    return lifetimes && { keySource: { kind: 'inline', keys: parsed.keys }, ...lifetimes };
   }
   const keyVaultUrl = r.optional('Session__KeyVaultUrl', httpsUrl);
   if (keyVaultUrl) {
     const secretName = r.required('Session__KeyVaultSecretName', keyVaultObjectName);
-    return secretName ? { keySource: { kind: 'keyVault', keyVaultUrl, secretName }, lifetimeSeconds: SESSION_LIFETIME_SECONDS } : undefined;
+    return secretName && lifetimes ? { keySource: { kind: 'keyVault', keyVaultUrl, secretName }, ...lifetimes } : undefined;
   }
   return r.fail('Session__Keys', 'is required (comma-separated base64url 32-byte keys), or Session__KeyVaultUrl with Session__KeyVaultSecretName');
+}
+
+const durationSetting = z.string().transform((v, ctx) => {
+  const seconds = parseDuration(v);
+  if (seconds === undefined || seconds <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be a positive duration: ISO 8601 (PT30M, PT8H, P14D) or [d.]hh:mm:ss (00:30:00, 14.00:00:00)' });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+function readSessionLifetimes(r: SettingsReader): SessionLifetimes | undefined {
+  const idle = r.optional('Session__IdleTimeout', durationSetting) ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
+  const absolute = r.optional('Session__AbsoluteLifetime', durationSetting) ?? DEFAULT_ABSOLUTE_LIFETIME_SECONDS;
+  if (absolute < idle) return r.fail('Session__AbsoluteLifetime', 'must be at least Session__IdleTimeout');
+  return { idleTimeoutSeconds: idle, absoluteLifetimeSeconds: absolute };
+}
+
+function readTokenCacheKeys(r: SettingsReader): TokenCacheKeySource | undefined {
+  const inline = r.raw('TokenCache__EncryptionKeys');
+  if (inline) {
+    const parsed = parseSessionKeys(inline);
+    return 'problem' in parsed ? r.fail('TokenCache__EncryptionKeys', parsed.problem) : { kind: 'inline', keys: parsed.keys };
+  }
+  const keyVaultUrl = r.optional('TokenCache__KeyVaultUrl', httpsUrl);
+  if (keyVaultUrl) {
+    const secretName = r.required('TokenCache__KeyVaultSecretName', keyVaultObjectName);
+    return secretName ? { kind: 'keyVault', keyVaultUrl, secretName } : undefined;
+  }
+  if (r.raw('TokenCache__KeyVaultSecretName')) return r.fail('TokenCache__KeyVaultUrl', 'is required with TokenCache__KeyVaultSecretName');
+  return { kind: 'derivedFromSessionKeys' };
 }
 
 function readRedirectUris(r: SettingsReader): { redirectUri?: string; postLogoutRedirectUri?: string } {
@@ -349,7 +387,9 @@ export function loadConfig(settings: Settings): AppConfig {
   const { redirectUri, postLogoutRedirectUri } = readRedirectUris(r);
   const extraScopes = splitList(r.raw('AzureAd__Scopes'));
   const downstreamApis = readDownstreamApis(r);
-  const tokenCache = readTokenCache(r);
+  const tokenCacheTable = readTokenCache(r);
+  const encryption = readTokenCacheKeys(r);
+  const tokenCache = tokenCacheTable && encryption ? { ...tokenCacheTable, encryption } : undefined;
   const session = readSession(r);
   const isLocalDevelopment = r.raw('AZURE_FUNCTIONS_ENVIRONMENT') === 'Development';
 

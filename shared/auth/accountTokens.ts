@@ -3,8 +3,7 @@ import type { Runtime } from '../runtime';
 import type { Session } from '../session/session';
 import { ProblemError } from '../errors';
 import { AccountCachePlugin } from '../tokenCache/accountCachePlugin';
-import { partitionKeyFor } from '../tokenCache/tableStore';
-import { cacheRowExpiry } from '../tokenCache/rowLifetime';
+import { partitionKeyFor, type CacheRow } from '../tokenCache/tableStore';
 import { authorityFor } from './authority';
 import { createConfidentialClient } from './msalClient';
 import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
@@ -26,13 +25,16 @@ export function signInRequired(code: string, title: string, loginUrl: string, de
  * memory; when the token has expired MSAL redeems the refresh token and the plugin writes the
  * row back (If-Match). No provider call and no Key Vault call while the token is valid.
  */
-export async function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string): Promise<AccessTokenOutcome> {
+export async function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded?: CacheRow): Promise<AccessTokenOutcome> {
   const authority = authorityFor(runtime.config, session.policy);
   const provider = await runtime.providers.get(authority.url);
+  let firstRow = preloaded;
 
   return withCredentialRetry(runtime, async (credential) => {
-    // A plugin per attempt: it reads the row once per client, and a retry (after a credential reload) is a new client.
-    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), cacheRowExpiry);
+    // A plugin per attempt: it reads the row once per client, and a retry (after a credential
+    // reload) is a new client that reads again. The first may start from the row the session check read.
+    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), () => new Date(Date.now() + runtime.config.session.idleTimeoutSeconds * 1000), firstRow);
+    firstRow = undefined;
     const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin);
     const account: AccountInfo | null = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
     if (!account) throw signInRequired('session_ended', 'Sign in again', loginUrl, 'The account\'s tokens are gone (signed out or expired).');

@@ -5,6 +5,8 @@ import { ProblemError } from '../errors';
 import { safeReturnUrl } from '../returnUrl';
 import { sameSecretValue } from '../constantTime';
 import { partitionKeyFor } from '../tokenCache/tableStore';
+import { recordSignIn } from '../session/sessionRecords';
+import { linkForLogout } from '../session/logoutLinks';
 import {
   AUTH_REQUEST_LIFETIME_SECONDS,
   authRequestCookie,
@@ -17,7 +19,6 @@ import {
   type Session,
 } from '../session/session';
 import type { ResponseCookie } from '../session/cookies';
-import { cacheRowExpiry } from '../tokenCache/rowLifetime';
 import { authorityFor } from './authority';
 import { createConfidentialClient } from './msalClient';
 import { validateIdToken } from './idToken';
@@ -138,15 +139,18 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
     if (!homeAccountId) throw new ProblemError(401, 'id_token_invalid', 'The sign-in could not be verified', 'The provider returned no account.');
 
     // Written only now, after the ID token proved itself: a refused sign-in leaves no row.
-    await runtime.tokenCache.upsert(partitionKeyFor(homeAccountId), cache, cacheRowExpiry());
+    const sid = newSessionId();
+    const providerSid = typeof claims.sid === 'string' && claims.sid.length <= 256 ? claims.sid : undefined;
+    await recordSignIn(runtime, homeAccountId, sid, providerSid, cache);
+    await linkForLogout(runtime, provider, claims, homeAccountId, providerSid);
     const now = Math.floor(Date.now() / 1000);
     const session: Session = {
-      sid: newSessionId(),
+      sid,
       homeAccountId,
       claims: pickSessionClaims(claims),
       policy: pending.policy,
       iat: now,
-      exp: now + config.session.lifetimeSeconds,
+      exp: now + config.session.absoluteLifetimeSeconds,
     };
     return { location: safeReturnUrl(pending.returnUrl), cookies: [await sessionCookie(runtime.sealer, session), clear] };
   } catch (error) {

@@ -1,6 +1,6 @@
 import type { ICachePlugin, TokenCacheContext } from '@azure/msal-node';
 import { isEmptyCache, mergeSerializedCaches } from './merge';
-import type { TokenCacheTable } from './tableStore';
+import type { CacheRow, TokenCacheTable } from './tableStore';
 import { ProblemError } from '../errors';
 
 const MAX_WRITE_ATTEMPTS = 5;
@@ -27,11 +27,13 @@ export class AccountCachePlugin implements ICachePlugin {
     private readonly table: TokenCacheTable,
     private readonly partitionKey: string,
     private readonly expiresOn: () => Date,
+    /** The row as the caller already read it (the session check), so a call stays at one read. */
+    private readonly preloaded?: CacheRow,
   ) {}
 
   async beforeCacheAccess(context: TokenCacheContext): Promise<void> {
     if (this.loaded) return;
-    const row = await this.table.read(this.partitionKey);
+    const row = this.preloaded ?? (await this.table.read(this.partitionKey));
     this.loaded = true;
     if (!row) return;
     this.rowFound = true;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { RestError, TableClient, type TableEntity } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import type { TableConnection } from '../config';
+import { parseSessions, serializeSessions, type SessionMap } from '../session/lifetimes';
 import { ProblemError } from '../errors';
 
 /**
@@ -17,6 +18,17 @@ const MAX_ENTITY_UTF8_BYTES = 960 * 1024;
 export interface CacheRow {
   readonly cache: string;
   readonly etag: string;
+  /** The account's server-side sessions (shared/session/lifetimes.ts). */
+  readonly sessions: SessionMap;
+}
+
+/** Rows that find an account from a provider's `sid` or `sub` (front- and back-channel logout). */
+export type LinkKind = 'sid' | 'sub';
+export const LINK_ROW_KEY = 'link';
+
+export interface LinkRow {
+  readonly account: string;
+  readonly issuer: string;
 }
 
 export interface TableCallCounts {
@@ -32,6 +44,12 @@ export type WriteResult = { readonly kind: 'written'; readonly etag: string } | 
 export function partitionKeyFor(homeAccountId: string): string {
   // Home account ids hold '.' and tenant ids of any length: a hash is always a valid key.
   return createHash('sha256').update(homeAccountId, 'utf8').digest('base64url');
+}
+
+/** A sid link is keyed by the sid alone: Entra's front-channel call carries no issuer. */
+export function linkPartitionKey(kind: LinkKind, value: string, issuer: string): string {
+  const name = kind === 'sid' ? `sid\n${value}` : `sub\n${issuer}\n${value}`;
+  return `${kind}-${createHash('sha256').update(name, 'utf8').digest('base64url')}`;
 }
 
 export function storageUnavailable(): ProblemError {
@@ -76,7 +94,8 @@ export function createTableClient(connection: TableConnection, tableName: string
     sendRequest: async (request: { method: string }, next: (r: never) => Promise<unknown>) => {
       if (request.method === 'GET') counts.reads++;
       else if (request.method === 'DELETE') counts.deletes++;
-      else if (request.method === 'PUT' || request.method === 'MERGE' || request.method === 'PATCH') counts.writes++;
+      // POST is an insert (createEntity) or a table creation.
+      else if (request.method === 'PUT' || request.method === 'MERGE' || request.method === 'PATCH' || request.method === 'POST') counts.writes++;
       else counts.other++;
       return next(request as never);
     },
@@ -102,27 +121,57 @@ export class TokenCacheTable {
     try {
       const entity = await this.client.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY);
       const cache = fromEntity(entity);
-      return cache === undefined || !entity.etag ? undefined : { cache, etag: entity.etag };
+      return cache === undefined || !entity.etag ? undefined : { cache, etag: entity.etag, sessions: parseSessions(entity['Sessions']) };
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw storageUnavailable();
     }
   }
 
-  /** Unconditional write: a fresh sign-in replaces whatever the row held. */
-  async upsert(partitionKey: string, cache: string, expiresOn: Date): Promise<string> {
-    const entity = toEntity(partitionKey, cache, expiresOn);
-    const response = await this.withTable(() => this.client.upsertEntity(entity, 'Replace'));
-    return response.etag ?? '';
+  /**
+   * A sign-in's write: the fresh cache replaces the row's, with the account's sessions, over the
+   * version that was read (If-Match) or as a new row when none was.
+   */
+  async writeSignIn(partitionKey: string, cache: string, sessions: SessionMap, expiresOn: Date, etag: string | undefined): Promise<WriteResult> {
+    const entity = { ...toEntity(partitionKey, cache, expiresOn), Sessions: serializeSessions(sessions) };
+    return this.conditional(() => (etag ? this.client.updateEntity(entity, 'Replace', { etag }) : this.withTable(() => this.client.createEntity(entity))));
   }
 
-  /** Writes only over the version that was read (If-Match), or creates when none was. */
+  /** The sessions (and the row's expiry) only, over the version that was read. */
+  async writeSessions(partitionKey: string, sessions: SessionMap, expiresOn: Date, etag: string): Promise<WriteResult> {
+    const entity = { partitionKey, rowKey: ROW_KEY, Sessions: serializeSessions(sessions), ExpiresOn: expiresOn };
+    return this.conditional(() => this.client.updateEntity(entity, 'Merge', { etag }));
+  }
+
+  /**
+   * Writes only over the version that was read (If-Match), or creates when none was. A merge:
+   * the row's sessions and expiry are not the cache's to change.
+   */
   async writeIfUnchanged(partitionKey: string, cache: string, expiresOn: Date, etag: string | undefined): Promise<WriteResult> {
     const entity = toEntity(partitionKey, cache, expiresOn);
+    if (etag) delete entity['ExpiresOn'];
+    return this.conditional(() => (etag ? this.client.updateEntity(entity, 'Merge', { etag }) : this.withTable(() => this.client.createEntity(entity))));
+  }
+
+  async readLink(kind: LinkKind, value: string, issuer: string): Promise<LinkRow | undefined> {
     try {
-      const response = etag
-        ? await this.client.updateEntity(entity, 'Replace', { etag })
-        : await this.withTable(() => this.client.createEntity(entity));
+      const entity = await this.client.getEntity<Record<string, unknown>>(linkPartitionKey(kind, value, issuer), LINK_ROW_KEY);
+      const { Account: account, Issuer: linkIssuer } = entity;
+      return typeof account === 'string' && typeof linkIssuer === 'string' ? { account, issuer: linkIssuer } : undefined;
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw storageUnavailable();
+    }
+  }
+
+  async writeLink(kind: LinkKind, value: string, issuer: string, account: string, expiresOn: Date): Promise<void> {
+    const entity = { partitionKey: linkPartitionKey(kind, value, issuer), rowKey: LINK_ROW_KEY, Account: account, Issuer: issuer, ExpiresOn: expiresOn };
+    await this.withTable(() => this.client.upsertEntity(entity, 'Replace'));
+  }
+
+  private async conditional(write: () => Promise<{ etag?: string }>): Promise<WriteResult> {
+    try {
+      const response = await write();
       return { kind: 'written', etag: response.etag ?? '' };
     } catch (error) {
       if (isStatus(error, 412) || isStatus(error, 409)) return { kind: 'conflict' };
@@ -131,12 +180,13 @@ export class TokenCacheTable {
     }
   }
 
-  async delete(partitionKey: string): Promise<boolean> {
+  /** Deletes the row; with an ETag, only that version (a row written since is left alone). */
+  async delete(partitionKey: string, etag?: string, rowKey: string = ROW_KEY): Promise<boolean> {
     try {
-      await this.client.deleteEntity(partitionKey, ROW_KEY);
+      await this.client.deleteEntity(partitionKey, rowKey, etag ? { etag } : undefined);
       return true;
     } catch (error) {
-      if (isStatus(error, 404)) return false;
+      if (isStatus(error, 404) || isStatus(error, 412)) return false;
       throw storageUnavailable();
     }
   }

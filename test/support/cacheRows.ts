@@ -32,7 +32,8 @@ export async function expireAccessTokens(stack: LocalStack, username?: string): 
     token['extended_expires_on'] = past;
   }
   const entity = toEntity(partitionKeyFor(homeAccountIdOf(username)), JSON.stringify(row.cache), new Date(Date.now() + 3600_000));
-  await cacheTable(stack).updateEntity(entity, 'Replace', { etag: row.etag });
+  // A merge, as the app's own cache writes: the row's session records stay.
+  await cacheTable(stack).updateEntity(entity, 'Merge', { etag: row.etag });
 }
 
 export async function deleteCacheRow(stack: LocalStack, username?: string): Promise<void> {
