@@ -1,38 +1,42 @@
 // Builds with esbuild. `app`: the deployment bundle the Functions host loads (package.json "main"),
 // every dependency inlined so a cold start reads one file, plus dist/deploy/: the exact folder azd
-// zips (azure.yaml `dist`) with host.json, a dependency-free package.json and the bundle.
+// zips (azure.yaml `dist`) with host.json, a dependency-free package.json and the bundle, without
+// its source map (dist/app.js.map stays beside dist/app.js for local debugging and `func start`).
 // `dev`: the local stack behind `npm start`, with node_modules left external (Azurite and
-// Playwright are not bundled).
+// Playwright are not bundled). `--outdir <dir>` writes somewhere other than dist/ (the tests).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { buildWeb } from './buildWeb.mjs';
 
 const target = process.argv[2] ?? 'app';
+const outdirFlag = process.argv.indexOf('--outdir');
+const out = outdirFlag > 0 ? process.argv[outdirFlag + 1] : 'dist';
 // The page (web/) is inlined into the bundles as a generated module.
 await buildWeb();
 const common = { bundle: true, platform: 'node', target: 'node22', format: 'cjs', sourcemap: true, logLevel: 'warning' };
 
 /** The deployment package: nothing to install on the server, so no remote build is needed. */
 function writeDeployFolder() {
-  const dir = 'dist/deploy';
+  const dir = `${out}/deploy`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   copyFileSync('host.json', `${dir}/host.json`);
-  copyFileSync('dist/app.js', `${dir}/app.js`);
-  copyFileSync('dist/app.js.map', `${dir}/app.js.map`);
+  // Ship only what runs: no map, and no comment pointing at one.
+  const bundle = readFileSync(`${out}/app.js`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n');
+  writeFileSync(`${dir}/app.js`, bundle);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
   const deployed = { name: pkg.name, version: pkg.version, private: true, main: 'app.js', engines: pkg.engines };
   writeFileSync(`${dir}/package.json`, `${JSON.stringify(deployed, null, 2)}\n`);
 }
 
 if (target === 'app') {
-  rmSync('dist/app.js', { force: true });
-  await build({ ...common, entryPoints: ['functions/index.ts'], outfile: 'dist/app.js', external: ['@azure/functions-core'], minify: true });
+  rmSync(`${out}/app.js`, { force: true });
+  await build({ ...common, entryPoints: ['functions/index.ts'], outfile: `${out}/app.js`, external: ['@azure/functions-core'], minify: true });
   writeDeployFolder();
 } else if (target === 'measure') {
-  await build({ ...common, entryPoints: ['scripts/measure.ts'], outfile: 'dist/scripts/measure.js', packages: 'external' });
+  await build({ ...common, entryPoints: ['scripts/measure.ts'], outfile: `${out}/scripts/measure.js`, packages: 'external' });
 } else if (target === 'dev') {
-  await build({ ...common, entryPoints: ['dev/start.ts'], outfile: 'dist/dev/start.js', packages: 'external' });
+  await build({ ...common, entryPoints: ['dev/start.ts'], outfile: `${out}/dev/start.js`, packages: 'external' });
 } else {
   console.error(`unknown build target "${target}" (expected app, dev or measure)`);
   process.exit(2);

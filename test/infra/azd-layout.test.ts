@@ -30,16 +30,23 @@ describe('azure.yaml', () => {
     expect(yaml()).toMatch(/^ {4}dist: dist\/deploy$/m);
     expect(yaml()).toMatch(/^ {4}remoteBuild: false$/m);
     const build = read('scripts/build.mjs');
-    expect(build).toMatch(/'dist\/deploy'/);
+    expect(build).toMatch(/\$\{out\}\/deploy/);
     expect(build).toMatch(/copyFileSync\('host\.json'/);
     expect(build).toMatch(/main: 'app\.js'/);
   });
 
-  test('runs the session-keys hook after provisioning, with a script that exists', () => {
-    const runs = [...yaml().matchAll(/^\s+run: node (\S+)$/gm)].map((m) => m[1] ?? '');
-    expect(runs).toEqual(['infra/hooks/session-keys.mjs', 'infra/hooks/session-keys.mjs']);
-    expect(existsSync(join(ROOT, runs[0] ?? ''))).toBe(true);
-    expect(yaml()).toMatch(/^ {2}postprovision:$/m);
+  test('runs the preflight check before provisioning and deploying, and the session-keys hook after provisioning', () => {
+    const hooks = /^hooks:\n((?: {2}.*\n|\s*#.*\n)+)/m.exec(yaml())?.[1] ?? '';
+    const runs = [...hooks.matchAll(/^ {2}(\w+):\n(?:(?: {4,}.*|\s*#.*)\n)*?/gm)].map((m) => m[1]);
+    expect(runs).toEqual(['preprovision', 'predeploy', 'postprovision']);
+    const scriptOf = (hook: string) => {
+      const block = new RegExp(`^ {2}${hook}:\\n((?: {4,}.*\\n)+)`, 'm').exec(hooks)?.[1] ?? '';
+      return [...block.matchAll(/^\s+run: node (\S+)$/gm)].map((m) => m[1] ?? '');
+    };
+    expect(scriptOf('preprovision')).toEqual(['infra/hooks/preflight.mjs', 'infra/hooks/preflight.mjs']);
+    expect(scriptOf('predeploy')).toEqual(['infra/hooks/preflight.mjs', 'infra/hooks/preflight.mjs']);
+    expect(scriptOf('postprovision')).toEqual(['infra/hooks/session-keys.mjs', 'infra/hooks/session-keys.mjs']);
+    for (const script of ['infra/hooks/preflight.mjs', 'infra/hooks/session-keys.mjs']) expect(existsSync(join(ROOT, script))).toBe(true);
   });
 
   test('the hook reads only values main.bicep outputs (azd passes outputs as environment variables)', () => {
@@ -86,12 +93,12 @@ describe('bicepconfig.json', () => {
 });
 
 describe('.funcignore', () => {
-  test('keeps what the host loads when published from the repository root', () => {
+  test('keeps what the host loads and leaves out local settings, sources and maps', () => {
     const patterns = read('.funcignore')
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
     for (const kept of ['host.json', 'package.json', 'dist', 'dist/app.js', '*.js']) expect(patterns).not.toContain(kept);
-    expect(patterns).toEqual(expect.arrayContaining(['node_modules', 'local.settings.json', 'test', 'infra']));
+    expect(patterns).toEqual(expect.arrayContaining(['local.settings.json', '*.map', 'test', 'infra']));
   });
 });

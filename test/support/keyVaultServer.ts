@@ -6,7 +6,8 @@ import type { AccessToken, TokenCredential } from '@azure/core-auth';
 
 /**
  * An HTTPS Key Vault on loopback that speaks the REST protocol for the routes SecretClient's
- * getSecret calls: `GET /secrets/{name}/{version?}?api-version=…`, behind Key Vault's challenge
+ * getSecret calls, `GET /secrets/{name}/{version?}?api-version=…`, and Set Secret (`PUT
+ * /secrets/{name}`, which the post-provision hook calls), behind Key Vault's challenge
  * flow (a request without a token gets 401 with `WWW-Authenticate: Bearer authorization=…,
  * resource=…`; the SDK then asks its credential for a token and sends it as a bearer).
  */
@@ -27,7 +28,15 @@ export interface KeyVaultStats {
   /** 401 for a bad token, 403 while access is denied. */
   refused: number;
   notFound: number;
+  /** Secret versions written through the REST API (PUT). */
+  writes: number;
   reset(): void;
+}
+
+/** A version of a secret as the vault holds it. */
+export interface StoredSecret {
+  readonly value: string;
+  readonly contentType?: string;
 }
 
 export interface SecretOptions {
@@ -43,6 +52,8 @@ export interface KeyVaultServer {
   /** Adds a new version of a secret (or certificate's secret); returns the version id. */
   setSecret(name: string, value: string, options?: SecretOptions): string;
   deleteSecret(name: string): void;
+  /** The versions of a secret, oldest first. */
+  secretVersions(name: string): StoredSecret[];
   /** While on, every authenticated read answers 403 ForbiddenByRbac (the identity lacks its role). */
   denyAccess(on: boolean): void;
   /** Stops listening and drops open connections: the vault becomes unreachable. */
@@ -82,8 +93,9 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     reads: 0,
     refused: 0,
     notFound: 0,
+    writes: 0,
     reset() {
-      Object.assign(stats, { requests: 0, challenges: 0, reads: 0, refused: 0, notFound: 0 });
+      Object.assign(stats, { requests: 0, challenges: 0, reads: 0, refused: 0, notFound: 0, writes: 0 });
     },
   };
   const challenge = { 'www-authenticate': `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="${KEY_VAULT_RESOURCE}"` };
@@ -97,6 +109,28 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     tags: {},
     ...(entry.options.certificate ? { kid: `${url}/keys/${name}/${entry.version}`, managed: true } : {}),
   });
+
+  /** `PUT /secrets/{name}` (Set Secret): a new version from `{ value, contentType? }`. */
+  async function putSecret(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let body: { value?: unknown; contentType?: unknown };
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+    } catch {
+      return keyVaultError(res, 400, 'BadParameter', 'The request body is not JSON.');
+    }
+    if (typeof body.value !== 'string') return keyVaultError(res, 400, 'BadParameter', 'value is required.');
+    const entry: SecretVersion = {
+      version: randomBytes(16).toString('hex'),
+      value: body.value,
+      options: typeof body.contentType === 'string' ? { contentType: body.contentType } : {},
+      created: Math.floor(Date.now() / 1000),
+    };
+    secrets.set(name.toLowerCase(), [...(secrets.get(name.toLowerCase()) ?? []), entry]);
+    stats.writes++;
+    sendJson(res, 200, secretBundle(name, entry));
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests++;
@@ -116,7 +150,8 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
       stats.refused++;
       return keyVaultError(res, 403, 'Forbidden', 'Caller is not authorized to perform action on resource.', {}, 'ForbiddenByRbac');
     }
-    if (req.method !== 'GET' || !route) return keyVaultError(res, 405, 'BadParameter', 'Only secret reads are served here.');
+    if (req.method === 'PUT' && route && !route[2]) return putSecret(req, res, route[1] as string);
+    if (req.method !== 'GET' || !route) return keyVaultError(res, 405, 'BadParameter', 'Only secret reads and writes are served here.');
     const [, name, version] = route as unknown as [string, string, string | undefined];
     const versions = secrets.get(name.toLowerCase()) ?? [];
     const entry = version ? versions.find((v) => v.version === version) : versions.at(-1);
@@ -167,6 +202,9 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions): Promi
     },
     deleteSecret(name) {
       secrets.delete(name.toLowerCase());
+    },
+    secretVersions(name) {
+      return (secrets.get(name.toLowerCase()) ?? []).map((v) => ({ value: v.value, ...(v.options.contentType ? { contentType: v.options.contentType } : {}) }));
     },
     denyAccess(on) {
       denied = on;
