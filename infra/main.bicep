@@ -9,8 +9,43 @@ metadata description = 'Sign-in and token handler on Azure Functions Flex Consum
 @description('azd environment name: names the resource group and seeds every resource name.')
 param environmentName string
 
+// The regions that offer the Flex Consumption plan (`az functionapp list-flexconsumption-locations`),
+// as in Microsoft's Functions quickstart templates: azd then offers only these.
 @minLength(1)
-@description('Region for every resource. It must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+@description('Region for every resource; one that offers the Flex Consumption plan.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({
   azd: {
     type: 'location'
@@ -140,7 +175,9 @@ var baseUrl = empty(publicBaseUrl) ? 'https://${functionAppName}.azurewebsites.n
 var redirectUri = '${baseUrl}/api/redirect'
 var postLogoutRedirectUri = '${baseUrl}/api/'
 var tenantId = empty(azureAdTenantId) ? tenant().tenantId : azureAdTenantId
-var deploymentContainerName = 'app-package'
+// One container per app (a storage account shared by two apps must not mix their packages);
+// at most 63 characters: 12 + 32 + 1 + 7.
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
 // The parameters file maps one environment value into this array; unset, it is [''].
 var keyVaultAllowedIpAddresses = filter(allowedIpAddresses, ip => !empty(ip))
 
@@ -181,6 +218,7 @@ module storage 'app/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     tokenCacheTableName: tokenCacheTableName
     publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 
@@ -193,6 +231,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     vnetEnabled: vnetEnabled
     allowedIpAddresses: keyVaultAllowedIpAddresses
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 

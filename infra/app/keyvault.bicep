@@ -9,6 +9,9 @@ param vnetEnabled bool = false
 @description('With vnetEnabled: client IPs or CIDR ranges still allowed through the firewall.')
 param allowedIpAddresses array = []
 
+@description('Log Analytics workspace that receives the audit events: every secret read and write, by whom.')
+param logAnalyticsWorkspaceId string
+
 @minValue(7)
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
@@ -45,6 +48,25 @@ resource vault 'Microsoft.KeyVault/vaults@2026-02-01' = {
           bypass: 'AzureServices'
           defaultAction: 'Allow'
         }
+  }
+}
+
+// AuditEvent: each operation on the vault (SecretGet by the app's identity, SecretSet by the hook),
+// with the caller's identity and address, in AZKVAuditLogs.
+// 2021-05-01-preview is the newest version; the linter's 2016-09-01 is an older, different type.
+#disable-next-line use-recent-api-versions
+resource auditDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'AuditEvent'
+        enabled: true
+      }
+    ]
   }
 }
 

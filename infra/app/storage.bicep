@@ -13,6 +13,9 @@ param tokenCacheTableName string
 ])
 param publicNetworkAccess string = 'Enabled'
 
+@description('Log Analytics workspace that receives the blob and table logs (reads, writes, deletes).')
+param logAnalyticsWorkspaceId string
+
 @allowed([
   'Standard_LRS'
   'Standard_ZRS'
@@ -37,8 +40,9 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     supportsHttpsTrafficOnly: true
     dnsEndpointType: 'Standard'
     publicNetworkAccess: publicNetworkAccess
+    // Private mode: only the private endpoints, not even trusted Azure services.
     networkAcls: {
-      bypass: 'AzureServices'
+      bypass: publicNetworkAccess == 'Enabled' ? 'AzureServices' : 'None'
       defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }
   }
@@ -60,6 +64,47 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     resource tokenCacheTable 'tables' = {
       name: tokenCacheTableName
     }
+  }
+}
+
+// Every request to the token cache table and the host's blobs, with its caller, status and latency
+// (StorageTableLogs, StorageBlobLogs): conflicts (412), throttling (503) and who read what.
+var storageLogCategories = [
+  'StorageRead'
+  'StorageWrite'
+  'StorageDelete'
+]
+
+// 2021-05-01-preview is the newest version; the linter's 2016-09-01 is an older, different type.
+#disable-next-line use-recent-api-versions
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account::blobServices
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      for category in storageLogCategories: {
+        category: category
+        enabled: true
+      }
+    ]
+  }
+}
+
+#disable-next-line use-recent-api-versions
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account::tableServices
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      for category in storageLogCategories: {
+        category: category
+        enabled: true
+      }
+    ]
   }
 }
 
