@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
 import { signOut } from '../shared/auth/signOut';
-import { ProblemError } from '../shared/errors';
+import { problems } from '../shared/problems';
 import { handleErrors } from './http/handleErrors';
 import { redirect } from './http/responses';
 import { requireAntiForgeryHeader } from './http/antiForgery';
@@ -16,7 +16,7 @@ export async function logout(request: HttpRequest): Promise<HttpResponseInit> {
   if (request.method === 'POST') {
     requireAntiForgeryHeader(request);
   } else if (!session || !sameSecretValue(request.query.get('sid'), session.sid)) {
-    throw new ProblemError(400, 'logout_sid_mismatch', 'Sign-out needs the session\'s logout link', 'Use the logoutUrl given by /api/me, or POST with X-CSRF: 1.');
+    throw problems.logout_sid_mismatch('Use the logoutUrl given by /api/me, or POST with X-CSRF: 1.');
   }
   const { location, cookies } = await signOut(runtime, session);
   return redirect(location, cookies);

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
-import { ProblemError } from '../shared/errors';
+import { signInRequired } from '../shared/problems';
 import { handleErrors } from './http/handleErrors';
 import { json } from './http/responses';
 import { readSession } from '../shared/session/session';
@@ -12,7 +12,7 @@ const LOGIN_URL = '/api/login?returnUrl=%2Fapi%2F';
 export async function me(request: HttpRequest): Promise<HttpResponseInit> {
   const runtime = await getRuntime();
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
-  if (!session) throw new ProblemError(401, 'not_signed_in', 'Not signed in', undefined, { loginUrl: LOGIN_URL });
+  if (!session) throw signInRequired('not_signed_in', LOGIN_URL);
   // A page that polls /api/me asks with slide=false, so polling alone does not keep a session alive.
   const live = await readLiveSession(runtime, session, { slide: request.query.get('slide') !== 'false' });
   if (!live) throw sessionEndedProblem(LOGIN_URL);

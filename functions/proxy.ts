@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
-import { acquireAccessTokenForSession, signInRequired } from '../shared/auth/accountTokens';
+import { acquireAccessTokenForSession } from '../shared/auth/accountTokens';
+import { signInRequired } from '../shared/problems';
 import { acquireAppToken } from '../shared/auth/appTokens';
 import { handleErrors } from './http/handleErrors';
 import { requireAntiForgeryHeader } from './http/antiForgery';
@@ -20,7 +21,7 @@ export async function proxy(request: HttpRequest): Promise<HttpResponseInit> {
   const loginUrl = loginUrlFor(runtime.config, request.headers.get('referer'), api.requestAppToken ? [] : api.scopes);
 
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
-  if (!session) throw signInRequired('not_signed_in', 'Not signed in', loginUrl);
+  if (!session) throw signInRequired('not_signed_in', loginUrl);
   const live = await readLiveSession(runtime, session, { slide: true });
   if (!live) throw sessionEndedProblem(loginUrl);
   const accessToken = api.requestAppToken

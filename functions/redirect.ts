@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
 import { completeSignIn } from '../shared/auth/signIn';
-import { ProblemError } from '../shared/errors';
+import { problems } from '../shared/problems';
 import { handleErrors } from './http/handleErrors';
 import { redirect as redirectTo } from './http/responses';
 import { registerHttp } from './registration';
@@ -12,9 +12,9 @@ const MAX_FORM_BYTES = 64 * 1024;
 async function authorizationResponse(request: HttpRequest): Promise<URLSearchParams> {
   if (request.method !== 'POST') return request.query;
   const type = request.headers.get('content-type') ?? '';
-  if (!type.startsWith('application/x-www-form-urlencoded')) throw new ProblemError(400, 'callback_invalid', 'The sign-in response must be a form post');
+  if (!type.startsWith('application/x-www-form-urlencoded')) throw problems.callback_invalid('The sign-in response must be a form post.');
   const text = await request.text();
-  if (text.length > MAX_FORM_BYTES) throw new ProblemError(400, 'callback_invalid', 'The sign-in response is too large');
+  if (text.length > MAX_FORM_BYTES) throw problems.callback_invalid('The sign-in response is too large.');
   return new URLSearchParams(text);
 }
 

@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
-import { ProblemError } from '../shared/errors';
+import { problems } from '../shared/problems';
 import { handleErrors } from './http/handleErrors';
 import type { WebAsset } from '../web/asset';
 import { webAssets } from '../web/generated/assets';
@@ -52,7 +52,7 @@ function matchesEtag(request: HttpRequest, etag: string): boolean {
 export async function web(request: HttpRequest): Promise<HttpResponseInit> {
   await getRuntime(); // like every function: invalid configuration answers 503 naming the setting
   const asset = assetFor(request.params['path']);
-  if (!asset) throw new ProblemError(404, 'not_found', 'Not found', 'No function or page file answers this path.');
+  if (!asset) throw problems.not_found('No function or page file answers this path.');
   const headers = headersFor(asset);
   if (!headers['cache-control']!.includes('no-store') && matchesEtag(request, asset.etag)) return { status: 304, headers };
   return { status: 200, headers, body: asset.body };

@@ -1,4 +1,4 @@
-import type { ProblemError } from '../../shared/errors';
+import type { ProblemError } from '../../shared/problems';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,13 +1,15 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { ConfigurationError, ProblemError, configurationProblem, describeForLog } from '../../shared/errors';
+import { ConfigurationError, describeForLog } from '../../shared/errors';
+import { ProblemError, configurationProblem, problems } from '../../shared/problems';
 import { problem } from './responses';
 
 export type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
 /**
  * Every function's outer layer: known failures become their problem, a configuration error
- * 503 naming the setting, anything else a 500 that says nothing about its cause (the log
- * line names the error's type, never its message, which might quote a token).
+ * 503 naming the setting, anything else is our own bug: 500 `internal_error`, never blamed on a
+ * dependency, whose answer says nothing about its cause (the log line names the code and the
+ * error's type, never its message, which might quote a token).
  */
 export function handleErrors(handler: Handler): Handler {
   return async (request, context) => {
@@ -22,8 +24,9 @@ export function handleErrors(handler: Handler): Handler {
         context.error(error.message);
         return problem(configurationProblem(error), request);
       }
-      context.error(`${context.functionName}: unexpected ${describeForLog(error)}`);
-      return problem(new ProblemError(500, 'internal_error', 'Something went wrong'), request);
+      const internal = problems.internal_error();
+      context.error(`${context.functionName}: ${describeForLog(internal)}: unexpected ${describeForLog(error)}`);
+      return problem(internal, request);
     }
   };
 }

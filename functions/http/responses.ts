@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { PROBLEM_CONTENT_TYPE, problemBody, type ProblemError } from '../../shared/errors';
+import { PROBLEM_CONTENT_TYPE, problemBody, type ProblemError } from '../../shared/problems';
 import type { ResponseCookie } from '../../shared/session/cookies';
 import { errorPage } from './errorPage';
 

@@ -1,7 +1,7 @@
 import type { AccountInfo } from '@azure/msal-node';
 import type { Runtime } from '../runtime';
 import type { Session } from '../session/session';
-import { ProblemError } from '../errors';
+import { ProblemError, signInRequired } from '../problems';
 import { AccountCachePlugin } from '../tokenCache/accountCachePlugin';
 import { partitionKeyFor, type CacheRow } from '../tokenCache/tableStore';
 import { authorityFor } from './authority';
@@ -13,11 +13,6 @@ export interface AccessTokenOutcome {
   readonly accessToken: string;
   /** Whether the token came from the provider (a refresh) rather than the cache row. */
   readonly refreshed: boolean;
-}
-
-/** A 401 that tells the browser where to sign in (again) or consent; never a redirect for an XHR. */
-export function signInRequired(code: string, title: string, loginUrl: string, detail?: string): ProblemError {
-  return new ProblemError(401, code, title, detail, { loginUrl });
 }
 
 /**
@@ -37,21 +32,21 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
     firstRow = undefined;
     const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin);
     const account: AccountInfo | null = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
-    if (!account) throw signInRequired('session_ended', 'Sign in again', loginUrl, 'The account\'s tokens are gone (signed out or expired).');
+    if (!account) throw signInRequired('session_ended', loginUrl, 'The account\'s tokens are gone (signed out or expired).');
     try {
       const result = await client.acquireTokenSilent({ account, scopes: [...scopes] });
-      if (!result?.accessToken) throw signInRequired('interaction_required', 'Sign in again', loginUrl);
+      if (!result?.accessToken) throw signInRequired('interaction_required', loginUrl);
       return { accessToken: result.accessToken, refreshed: !result.fromCache };
     } catch (error) {
       if (error instanceof ProblemError) {
-        if (error.code === 'session_ended') throw signInRequired(error.code, error.title, loginUrl, error.detail);
+        if (error.code === 'session_ended') throw signInRequired(error.code, loginUrl, error.detail);
         throw error;
       }
       if (isInteractionRequired(error)) {
-        throw signInRequired('interaction_required', 'Sign-in or consent is required for this API', loginUrl);
+        throw signInRequired('interaction_required', loginUrl);
       }
       const mapped = codeRedemptionProblem(error);
-      if (mapped.code === 'code_rejected') throw signInRequired('interaction_required', 'Sign in again', loginUrl);
+      if (mapped.code === 'code_rejected') throw signInRequired('interaction_required', loginUrl);
       throw mapped;
     }
   });

@@ -4,6 +4,7 @@ import type { MsalClientCredential } from '../credentials/clientCredential';
 import { createConfidentialClient } from './msalClient';
 import { withCredentialRetry } from './credentialRetry';
 import { codeRedemptionProblem } from './msalErrors';
+import { problems } from '../problems';
 
 /**
  * App-identity tokens (client credentials). They belong to no user, so one client per process
@@ -21,7 +22,7 @@ export async function acquireAppToken(runtime: Runtime, scopes: readonly string[
     }
     try {
       const result = await entry.client.acquireTokenByClientCredential({ scopes: [...scopes] });
-      if (!result?.accessToken) throw new Error('no access token');
+      if (!result?.accessToken) throw problems.provider_unavailable('The provider returned no access token.');
       return result.accessToken;
     } catch (error) {
       throw codeRedemptionProblem(error);

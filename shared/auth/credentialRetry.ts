@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime';
 import type { MsalClientCredential } from '../credentials/clientCredential';
-import { ProblemError } from '../errors';
+import { ProblemError } from '../problems';
 import { isClientCredentialRejected } from './msalErrors';
 
 function rejected(error: unknown): boolean {

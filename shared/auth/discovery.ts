@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { AuthorityConfig } from '../config';
-import { ProblemError } from '../errors';
+import { problems, type ProblemError } from '../problems';
 
 /** The parts of an OpenID Provider's discovery document the app relies on. */
 export interface ProviderMetadata {
@@ -34,7 +34,7 @@ function isMetadata(value: unknown): value is ProviderMetadata {
 }
 
 export function providerUnavailable(detail?: string): ProblemError {
-  return new ProblemError(502, 'provider_unavailable', 'The identity provider could not be reached', detail);
+  return problems.provider_unavailable(detail);
 }
 
 /**
@@ -44,7 +44,6 @@ export function providerUnavailable(detail?: string): ProblemError {
  */
 export class ProviderDirectory {
   private readonly entries = new Map<string, { provider: Promise<Provider>; fetchedAt: number }>();
-  fetches = 0;
 
   constructor(private readonly authority: AuthorityConfig) {}
 
@@ -58,7 +57,6 @@ export class ProviderDirectory {
   }
 
   private async load(authorityUrl: string): Promise<Provider> {
-    this.fetches++;
     let response: Response;
     try {
       response = await fetch(discoveryUrl(this.authority, authorityUrl), { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });

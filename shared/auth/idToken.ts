@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Provider } from './discovery';
-import { ProblemError } from '../errors';
+import { problems, type ProblemError } from '../problems';
 
 /** Asymmetric algorithms only: `none` and HMAC (keyed with a public value) are refused. */
 const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
@@ -8,7 +8,7 @@ const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'
 const CLOCK_TOLERANCE_SECONDS = 300;
 
 function invalid(detail: string): ProblemError {
-  return new ProblemError(401, 'id_token_invalid', 'The sign-in could not be verified', detail);
+  return problems.id_token_invalid(detail);
 }
 
 /**
@@ -30,7 +30,7 @@ export async function validateIdToken(idToken: string | undefined, provider: Pro
   } catch (error) {
     // A failure that is not a JOSE verdict is the key fetch failing: the provider, not the token.
     if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
-      throw new ProblemError(502, 'provider_unavailable', 'The identity provider could not be reached', 'The signing keys could not be fetched.');
+      throw problems.provider_unavailable('The signing keys could not be fetched.');
     }
     throw invalid(describeJoseFailure(error));
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CryptoProvider, ResponseMode } from '@azure/msal-node';
 import type { Runtime } from '../runtime';
-import { ProblemError } from '../errors';
+import { ProblemError, problems } from '../problems';
 import { safeReturnUrl } from '../returnUrl';
 import { sameSecretValue } from '../constantTime';
 import { partitionKeyFor } from '../tokenCache/tableStore';
@@ -46,14 +46,14 @@ function randomValue(): string {
 export function parseExtraScopes(value: string | null | undefined): string[] {
   const scopes = (value ?? '').split(/[\s+]+/).filter(Boolean);
   if (scopes.length > MAX_EXTRA_SCOPES || scopes.some((s) => !SCOPE_TOKEN.test(s))) {
-    throw new ProblemError(400, 'scopes_invalid', 'The scopes parameter is not valid', `Give at most ${MAX_EXTRA_SCOPES} space-separated scopes.`);
+    throw problems.scopes_invalid(`Give at most ${MAX_EXTRA_SCOPES} space-separated scopes.`);
   }
   return scopes;
 }
 
-function hint(value: string | null | undefined, name: string): string | undefined {
+function hint(value: string | null | undefined, name: 'loginHint' | 'domainHint'): string | undefined {
   if (!value) return undefined;
-  if (value.length > 256 || /[\u0000-\u001f\u007f]/.test(value)) throw new ProblemError(400, `${name}_invalid`, `The ${name} parameter is not valid`);
+  if (value.length > 256 || /[\u0000-\u001f\u007f]/.test(value)) throw problems[`${name}_invalid`]();
   return value;
 }
 
@@ -61,7 +61,7 @@ function hint(value: string | null | undefined, name: string): string | undefine
 export async function beginSignIn(runtime: Runtime, options: SignInOptions): Promise<{ location: string; cookie: ResponseCookie }> {
   const { config } = runtime;
   const prompt = options.prompt ?? undefined;
-  if (prompt !== undefined && !PROMPTS.has(prompt)) throw new ProblemError(400, 'prompt_invalid', 'The prompt parameter is not valid', `Use one of ${[...PROMPTS].join(', ')}.`);
+  if (prompt !== undefined && !PROMPTS.has(prompt)) throw problems.prompt_invalid(`Use one of ${[...PROMPTS].join(', ')}.`);
   const loginHint = hint(options.loginHint, 'loginHint');
   const domainHint = hint(options.domainHint, 'domainHint');
   const scopes = [...new Set([...config.signInScopes, ...parseExtraScopes(options.scopes)])];
@@ -112,13 +112,13 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
   const { config } = runtime;
   const pending = await readAuthRequest(runtime.sealer, cookieHeader);
   // A callback whose state does not match changes nothing, not even the pending sign-in's cookie.
-  if (!pending) throw new ProblemError(400, 'state_missing', 'No sign-in is in progress', 'The sign-in request expired or was started in another browser. Sign in again.');
-  if (!sameSecretValue(response.state, pending.state)) throw new ProblemError(400, 'state_mismatch', 'The sign-in response does not match the sign-in request');
+  if (!pending) throw problems.state_missing('The sign-in request expired or was started in another browser. Sign in again.');
+  if (!sameSecretValue(response.state, pending.state)) throw problems.state_mismatch();
 
   const clear = clearedAuthRequestCookie();
   try {
-    if (response.error) throw new ProblemError(400, 'provider_error', 'The identity provider did not sign you in', `Provider error: ${safeCode(response.error)}.`, { error: safeCode(response.error) });
-    if (!response.code) throw new ProblemError(400, 'code_missing', 'The sign-in response carries no code');
+    if (response.error) throw problems.provider_error(`Provider error: ${safeCode(response.error)}.`, { error: safeCode(response.error) });
+    if (!response.code) throw problems.code_missing();
 
     const authority = authorityFor(config, pending.policy);
     const provider = await runtime.providers.get(authority.url);
@@ -136,7 +136,7 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
     });
     const claims = await validateIdToken(result.idToken, provider, config.clientId, pending.nonce);
     const homeAccountId = result.account?.homeAccountId;
-    if (!homeAccountId) throw new ProblemError(401, 'id_token_invalid', 'The sign-in could not be verified', 'The provider returned no account.');
+    if (!homeAccountId) throw problems.id_token_invalid('The provider returned no account.');
 
     // Written only now, after the ID token proved itself: a refused sign-in leaves no row.
     const sid = newSessionId();

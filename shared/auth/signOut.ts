@@ -1,5 +1,5 @@
 import type { Runtime } from '../runtime';
-import { ProblemError } from '../errors';
+import { ProblemError } from '../problems';
 import { partitionKeyFor } from '../tokenCache/tableStore';
 import { clearedSessionCookie, type Session } from '../session/session';
 import type { ResponseCookie } from '../session/cookies';

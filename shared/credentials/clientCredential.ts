@@ -1,5 +1,6 @@
 import type { AppConfig, ClientCredentialSource } from '../config';
-import { ProblemError, describeForLog } from '../errors';
+import { describeForLog } from '../errors';
+import { ProblemError, problems } from '../problems';
 
 /** What MSAL's `auth` section takes to authenticate the confidential client. */
 export type MsalClientCredential =
@@ -30,7 +31,7 @@ export function sourceSettingPrefix(source: ClientCredentialSource): string {
 }
 
 export function credentialUnavailable(detail: string, sources: readonly SourceFailure[] = []): ProblemError {
-  return new ProblemError(503, 'client_credential_unavailable', 'The app could not load its client credential', detail, { sources });
+  return problems.client_credential_unavailable(detail, { sources });
 }
 
 interface CachedCredential {
@@ -90,7 +91,7 @@ export class ClientCredentialProvider {
       const prefix = sourceSettingPrefix(source);
       const loader = this.loaders[source.sourceType];
       try {
-        if (!loader) throw new ProblemError(503, 'credential_source_unsupported', 'Unsupported credential source', `${prefix}SourceType: ${source.sourceType} is not supported here.`);
+        if (!loader) throw problems.credential_source_unsupported(`${prefix}SourceType: ${source.sourceType} is not supported here.`);
         const loaded = await loader(source);
         this.log(`client credential: ${prefix.slice(0, -2)} (${loaded.description})`);
         return loaded;

@@ -1,5 +1,5 @@
 import type { ClientCredentialSource } from '../config';
-import { ProblemError } from '../errors';
+import { problems, type ProblemError } from '../problems';
 import { CertificateError, certificateCredential, checkValidity, parseCertificateSecret, sha256Thumbprint } from './certificate';
 import { sourceSettingPrefix, type CredentialLoader, type LoadedCredential } from './clientCredential';
 import { vaultObject, type KeyVaultSecrets, type VaultSecretReference } from './keyVaultSecrets';
@@ -7,8 +7,7 @@ import { vaultObject, type KeyVaultSecrets, type VaultSecretReference } from './
 type KeyVaultSource = Extract<ClientCredentialSource, { sourceType: 'KeyVault' }>;
 
 function certificateProblem(error: CertificateError, ref: VaultSecretReference): ProblemError {
-  const title = error.code === 'client_certificate_invalid' ? 'The app\'s client certificate cannot be used' : 'The app\'s client certificate is outside its validity period';
-  return new ProblemError(503, error.code, title, `${ref.setting}: ${vaultObject(ref)}: ${error.message}.`);
+  return problems[error.code](`${ref.setting}: ${vaultObject(ref)}: ${error.message}.`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { ProblemError } from '../errors';
+import { problems, type ProblemCode, type ProblemError } from '../problems';
 
 export interface KeyVaultClientOptions {
   /**
@@ -38,8 +38,10 @@ export function vaultObject(ref: Pick<VaultSecretReference, 'vaultUrl' | 'name'>
   return `${new URL(ref.vaultUrl).origin}/secrets/${ref.name}`;
 }
 
-function keyVaultProblem(code: string, detail: string): ProblemError {
-  return new ProblemError(503, code, 'The app could not read its Key Vault', detail);
+type KeyVaultProblemCode = Extract<ProblemCode, `key_vault_${string}`>;
+
+function keyVaultProblem(code: KeyVaultProblemCode, detail: string): ProblemError {
+  return problems[code](detail);
 }
 
 /** Maps a failed read to a stable code; the message names the setting and the object, never a value. */

@@ -1,5 +1,6 @@
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
-import { ProblemError, describeForLog } from '../errors';
+import { describeForLog } from '../errors';
+import { problems, type ProblemError } from '../problems';
 import type { AzureCredentialFactory } from './azureIdentity';
 import { sourceSettingPrefix, type CredentialLoader } from './clientCredential';
 
@@ -60,7 +61,7 @@ export function managedIdentityCredentialLoader(credentialFor: AzureCredentialFa
     const setting = `${sourceSettingPrefix(source)}${clientId ? 'ManagedIdentityClientId' : 'SourceType'}`;
     const identity = clientId ? `user-assigned managed identity ${clientId}` : 'system-assigned managed identity';
     const failure = (error: unknown) =>
-      new ProblemError(503, 'managed_identity_unavailable', 'The app\'s managed identity gave no token', `${setting}: the ${identity} gave no token for ${TOKEN_EXCHANGE_SCOPE} (${describeForLog(error)}).`);
+      problems.managed_identity_unavailable(`${setting}: the ${identity} gave no token for ${TOKEN_EXCHANGE_SCOPE} (${describeForLog(error)}).`);
     const assertion = managedIdentityAssertion(credentialFor(clientId), failure);
     await assertion();
     return { credential: { clientAssertion: assertion }, description: `SignedAssertionFromManagedIdentity, ${identity}` };

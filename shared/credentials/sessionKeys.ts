@@ -1,5 +1,5 @@
 import { parseSessionKeys, type SessionKeySource } from '../config';
-import { ProblemError } from '../errors';
+import { problems } from '../problems';
 import { vaultObject, type KeyVaultSecrets } from './keyVaultSecrets';
 
 export type KeyVaultSessionKeySource = Extract<SessionKeySource, { kind: 'keyVault' }>;
@@ -14,7 +14,7 @@ export async function loadSessionKeysFromKeyVault(secrets: KeyVaultSecrets, sour
   const secret = await secrets.read(ref);
   const parsed = parseSessionKeys(secret.value.trim());
   if ('problem' in parsed) {
-    throw new ProblemError(503, 'session_keys_invalid', 'The app\'s session keys are not usable', `${ref.setting}: ${vaultObject(ref)}: ${parsed.problem}.`);
+    throw problems.session_keys_invalid(`${ref.setting}: ${vaultObject(ref)}: ${parsed.problem}.`);
   }
   return parsed.keys;
 }

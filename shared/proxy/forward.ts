@@ -1,4 +1,4 @@
-import { ProblemError } from '../errors';
+import { problems } from '../problems';
 import { METHODS_WITHOUT_BODY, forwardedRequestHeaders, returnedResponseHeaders } from './proxyRules';
 
 const DOWNSTREAM_TIMEOUT_MS = 100_000;
@@ -26,7 +26,7 @@ export async function forwardToApi(target: URL, method: string, incomingHeaders:
       ...(withBody ? { duplex: 'half' } : {}),
     } as RequestInit);
   } catch {
-    throw new ProblemError(502, 'api_unavailable', 'The API could not be reached');
+    throw problems.api_unavailable();
   }
   return { status: response.status, headers: returnedResponseHeaders(response.headers), body: method === 'HEAD' ? null : response.body };
 }

@@ -1,12 +1,12 @@
 import type { DownstreamApiConfig } from '../config';
-import { ProblemError } from '../errors';
+import { problems, type ProblemError } from '../problems';
 
 /**
  * What may cross the proxy. The path must stay under the API's base URL: no dot segments
  * (plain or encoded), no encoded slash or backslash, no backslash, no control characters.
  */
 function badPath(detail: string): ProblemError {
-  return new ProblemError(400, 'proxy_path_invalid', 'The API path is not allowed', detail);
+  return problems.proxy_path_invalid(detail);
 }
 
 /**
@@ -40,7 +40,7 @@ export function downstreamUrl(api: DownstreamApiConfig, encodedPath: string, sea
 
 export function findApi(apis: ReadonlyMap<string, DownstreamApiConfig>, name: string | undefined): DownstreamApiConfig {
   const api = name ? apis.get(name.toLowerCase()) : undefined;
-  if (!api) throw new ProblemError(404, 'api_unknown', 'Unknown API', 'No downstream API of that name is configured.');
+  if (!api) throw problems.api_unknown('No downstream API of that name is configured.');
   return api;
 }
 

@@ -1,5 +1,6 @@
 import { CompactEncrypt, compactDecrypt, base64url } from 'jose';
 import { createHash } from 'node:crypto';
+import { problems } from '../problems';
 
 /**
  * Seals small JSON payloads into cookie values with JWE `dir` + `A256GCM` (authenticated
@@ -29,7 +30,8 @@ export function createCookieSealer(keys: readonly Uint8Array[]): CookieSealer {
       const jwe = await new CompactEncrypt(plaintext)
         .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: sealingKid })
         .encrypt(sealingKey!);
-      if (jwe.length > MAX_COOKIE_VALUE) throw new Error('sealed cookie would exceed the browser limit');
+      // A browser drops a cookie over ~4 KB without a word: refuse to send one, with a code that says why.
+      if (jwe.length > MAX_COOKIE_VALUE) throw problems.cookie_too_large('The sign-in needs more state than one browser cookie holds: ask for fewer or shorter scopes.');
       return jwe;
     },
     async unseal<T>(value: string | undefined, purpose: string) {

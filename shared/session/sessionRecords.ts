@@ -1,5 +1,5 @@
 import type { Runtime } from '../runtime';
-import { ProblemError } from '../errors';
+import { problems, signInRequired, type ProblemError } from '../problems';
 import { partitionKeyFor, type CacheRow } from '../tokenCache/tableStore';
 import { MAX_SESSIONS_PER_ACCOUNT, absoluteExpiry, isLive, liveSessions, needsSlide, nowSeconds, rowExpiry, sessionExpiry, sessionKey, type SessionEntry } from './lifetimes';
 import type { Session } from './session';
@@ -23,7 +23,7 @@ const SIGN_IN_WRITE_ATTEMPTS = 3;
 
 /** A cookie whose server-side record is gone or expired: 401 with where to sign in again. */
 export function sessionEndedProblem(loginUrl: string): ProblemError {
-  return new ProblemError(401, 'session_ended', 'Sign in again', 'The session has ended (signed out, logged out at the provider, or expired).', { loginUrl });
+  return signInRequired('session_ended', loginUrl, 'The session has ended (signed out, logged out at the provider, or expired).');
 }
 
 /** Reads the session's record; slides its idle window when more than half of it has passed (not with `slide: false`). */
@@ -67,7 +67,7 @@ export async function recordSignIn(runtime: Runtime, homeAccountId: string, sid:
     const result = await runtime.tokenCache.writeSignIn(partitionKey, cache, sessions, rowExpiry(sessions, lifetimes, now), existing?.etag);
     if (result.kind === 'written') return;
   }
-  throw new ProblemError(503, 'token_cache_busy', 'The sign-in could not be saved', 'The account\'s row kept changing; try again.');
+  throw problems.token_cache_contended('The sign-in could not be saved: the account\'s row kept changing; try again.');
 }
 
 /** Ends the sessions of a provider session (`sid`); when none of the account's is left, its tokens go too. */
@@ -94,5 +94,5 @@ export async function endSessions(runtime: Runtime, accountPartitionKey: string,
     if (result.kind === 'written') return ended.length;
     if (result.kind === 'missing') return 0;
   }
-  throw new ProblemError(503, 'token_cache_busy', 'The sessions could not be ended', 'The account\'s row kept changing; try again.');
+  throw problems.token_cache_contended('The sessions could not be ended: the account\'s row kept changing; try again.');
 }

@@ -1,12 +1,12 @@
 import type { ICachePlugin, TokenCacheContext } from '@azure/msal-node';
 import { isEmptyCache, mergeSerializedCaches } from './merge';
 import type { CacheRow, TokenCacheTable } from './tableStore';
-import { ProblemError } from '../errors';
+import { problems, type ProblemError } from '../problems';
 
 const MAX_WRITE_ATTEMPTS = 5;
 
 export function sessionEnded(): ProblemError {
-  return new ProblemError(401, 'session_ended', 'Sign in again', 'The account\'s tokens are gone (signed out or expired).');
+  return problems.session_ended('The account\'s tokens are gone (signed out or expired).');
 }
 
 /**
@@ -66,6 +66,6 @@ export class AccountCachePlugin implements ICachePlugin {
       this.base = theirs.cache;
       this.etag = theirs.etag;
     }
-    throw new ProblemError(503, 'token_cache_contended', 'The token cache is busy, try again');
+    throw problems.token_cache_contended();
   }
 }

@@ -3,7 +3,7 @@ import { RestError, TableClient, type TableEntity } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import type { TableConnection } from '../config';
 import { parseSessions, serializeSessions, type SessionMap } from '../session/lifetimes';
-import { ProblemError } from '../errors';
+import { problems, type ProblemError } from '../problems';
 
 /**
  * One row per account in Table Storage holding the account's serialized MSAL cache.
@@ -53,7 +53,7 @@ export function linkPartitionKey(kind: LinkKind, value: string, issuer: string):
 }
 
 export function storageUnavailable(): ProblemError {
-  return new ProblemError(503, 'token_cache_unavailable', 'The token cache could not be reached');
+  return problems.token_cache_unavailable();
 }
 
 function isStatus(error: unknown, status: number): boolean {
@@ -69,7 +69,7 @@ export function toEntity(partitionKey: string, cache: string, expiresOn: Date): 
   for (let i = 0; i < cache.length; i += CHUNK_CHARS) chunks.push(cache.slice(i, i + CHUNK_CHARS));
   const bytes = Buffer.byteLength(cache, 'utf8');
   if (chunks.length > MAX_CHUNKS || bytes > MAX_ENTITY_UTF8_BYTES) {
-    throw new ProblemError(507, 'token_cache_too_large', 'The account\'s token cache is too large to store');
+    throw problems.token_cache_too_large();
   }
   const entity: TableEntity<Record<string, unknown>> = { partitionKey, rowKey: ROW_KEY, Chunks: chunks.length, ExpiresOn: expiresOn, Version: 1 };
   chunks.forEach((chunk, i) => (entity[`Cache${i}`] = chunk));

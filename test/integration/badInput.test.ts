@@ -236,4 +236,11 @@ describe('login parameters', () => {
     expect(location.searchParams.get('response_mode')).toBe('form_post');
     expect(location.searchParams.get('login_hint')).toBe('ada@contoso.dev');
   });
+
+  test('scopes that would overflow the auth-request cookie answer 400 cookie_too_large, not a bare 500', async () => {
+    const scopes = Array.from({ length: 20 }, (_, i) => `api://big-${i}/${'x'.repeat(200)}`).join(' ');
+    const response = await send(`${stack.appUrl}/api/login?scopes=${encodeURIComponent(scopes)}`, new CookieJar());
+    await expectProblem(response, 400, 'cookie_too_large');
+    expect(response.headers.getSetCookie()).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 import type { ClientCredentialSource } from '../../shared/config';
 import { loadConfig } from '../../shared/config';
-import { ProblemError } from '../../shared/errors';
+import { ProblemError } from '../../shared/problems';
 import { ClientCredentialProvider, clientSecretWarning, type CredentialLoader, type LoadedCredential } from '../../shared/credentials/clientCredential';
 
 const keyVault = (index: number): ClientCredentialSource => ({ index, sourceType: 'KeyVault', keyVaultUrl: 'https://contoso.vault.azure.net/', secretName: `s${index}`, sendX5c: false });
@@ -19,7 +19,7 @@ function loaderFrom(results: ((source: ClientCredentialSource) => LoadedCredenti
 
 const secret = (value: string): LoadedCredential => ({ credential: { clientSecret: value }, description: 'test' });
 const notFound = (source: ClientCredentialSource): never => {
-  throw new ProblemError(503, 'key_vault_secret_not_found', 'x', `AzureAd__ClientCredentials__${source.index}__KeyVaultSecretName: gone.`);
+  throw new ProblemError('key_vault_secret_not_found', `AzureAd__ClientCredentials__${source.index}__KeyVaultSecretName: gone.`);
 };
 
 test('the first source that loads wins; the failure is reported by setting and code', async () => {

@@ -1,5 +1,5 @@
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
-import { ProblemError } from '../../shared/errors';
+import { ProblemError } from '../../shared/problems';
 import { TOKEN_EXCHANGE_SCOPE, managedIdentityAssertion } from '../../shared/credentials/managedIdentityAssertion';
 
 /** A token source that issues numbered tokens with a given lifetime and counts the calls. */
@@ -17,7 +17,7 @@ function tokenSource(lifetimeMs: number): TokenCredential & { calls: number; sco
   return source;
 }
 
-const failure = () => new ProblemError(503, 'managed_identity_unavailable', 'no token');
+const failure = () => new ProblemError('managed_identity_unavailable', 'no token');
 
 afterEach(() => jest.useRealTimers());
 

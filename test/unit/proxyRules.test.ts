@@ -1,5 +1,5 @@
 import { downstreamUrl, findApi, forwardedRequestHeaders, returnedResponseHeaders, validateProxyPath } from '../../shared/proxy/proxyRules';
-import { ProblemError } from '../../shared/errors';
+import { ProblemError } from '../../shared/problems';
 
 const api = { name: 'demo', baseUrl: 'https://api.example/v1/', scopes: ['api://demo/Data.Read'], requestAppToken: false };
 

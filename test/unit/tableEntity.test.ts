@@ -1,5 +1,5 @@
 import { fromEntity, partitionKeyFor, toEntity } from '../../shared/tokenCache/tableStore';
-import { ProblemError } from '../../shared/errors';
+import { ProblemError } from '../../shared/problems';
 
 describe('token cache entity', () => {
   test('splits a large cache across 32K-character properties and joins it back', () => {
