@@ -20,7 +20,7 @@ resource vault 'Microsoft.KeyVault/vaults@2026-02-01' existing = {
   name: keyVaultName
 }
 
-resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
+resource vnet 'Microsoft.Network/virtualNetworks@2025-05-01' = {
   name: vnetName
   location: location
   tags: tags
@@ -65,23 +65,20 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
   }
 }
 
-// One entry per private endpoint: the target, its sub-resource and its DNS zone.
+// One entry per private endpoint: its sub-resource (of the storage account, or the vault) and its DNS zone.
 var endpoints = [
   {
     name: 'blob'
-    targetId: storageAccount.id
     groupId: 'blob'
     zone: 'privatelink.blob.${environment().suffixes.storage}'
   }
   {
     name: 'table'
-    targetId: storageAccount.id
     groupId: 'table'
     zone: 'privatelink.table.${environment().suffixes.storage}'
   }
   {
     name: 'vault'
-    targetId: vault.id
     groupId: 'vault'
     // The Key Vault private link zone is not derived from the vault DNS suffix.
     zone: 'privatelink.vaultcore.azure.net'
@@ -111,7 +108,7 @@ resource zoneLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-0
   }
 ]
 
-resource privateEndpoints 'Microsoft.Network/privateEndpoints@2024-05-01' = [
+resource privateEndpoints 'Microsoft.Network/privateEndpoints@2025-05-01' = [
   for endpoint in endpoints: {
     name: '${privateEndpointPrefix}${endpoint.name}-${vnetName}'
     location: location
@@ -124,7 +121,8 @@ resource privateEndpoints 'Microsoft.Network/privateEndpoints@2024-05-01' = [
         {
           name: endpoint.name
           properties: {
-            privateLinkServiceId: endpoint.targetId
+            // Symbolic references (not ids kept in a variable), so the linter can check them.
+            privateLinkServiceId: endpoint.groupId == 'vault' ? vault.id : storageAccount.id
             groupIds: [
               endpoint.groupId
             ]
@@ -135,7 +133,7 @@ resource privateEndpoints 'Microsoft.Network/privateEndpoints@2024-05-01' = [
   }
 ]
 
-resource zoneGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-05-01' = [
+resource zoneGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-05-01' = [
   for (endpoint, i) in endpoints: {
     parent: privateEndpoints[i]
     name: 'default'
