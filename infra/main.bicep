@@ -63,6 +63,9 @@ param principalId string = ''
 @description('Kind of principal behind principalId (ServicePrincipal in CI).')
 param principalType string = 'User'
 
+@description('Also give the deploying principal the storage data roles (it can then read the token cache table, whose rows are encrypted). Off by default.')
+param allowUserIdentityPrincipal bool = false
+
 // ---------- Sign-in (the AzureAd__* settings) ----------
 
 @description('Client id of an existing app registration. Leave empty when createAppRegistration is true.')
@@ -260,6 +263,7 @@ module rbac 'app/rbac.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
+    allowUserIdentityPrincipal: allowUserIdentityPrincipal
   }
 }
 

@@ -60,6 +60,7 @@ export const PROBLEM_CATALOGUE = {
   key_vault_sign_in_failed: { status: 503, title: 'The app could not read its Key Vault' },
   key_vault_request_failed: { status: 503, title: 'The app could not read its Key Vault' },
   session_keys_invalid: { status: 503, title: 'The app\'s session keys are not usable' },
+  token_cache_keys_invalid: { status: 503, title: 'The token cache keys are not usable' },
 
   // The token cache.
   token_cache_unavailable: { status: 503, title: 'The token cache could not be reached' },

@@ -6,7 +6,8 @@ import { appIdentityClientId, defaultAzureCredentialFactory, managedIdentityCred
 import { KeyVaultSecrets, type KeyVaultClientOptions } from './credentials/keyVaultSecrets';
 import { keyVaultCredentialLoader } from './credentials/keyVaultCredential';
 import { managedIdentityCredentialLoader } from './credentials/managedIdentityAssertion';
-import { loadSessionKeysFromKeyVault, type KeyVaultSessionKeySource } from './credentials/sessionKeys';
+import { loadSessionKeysFromKeyVault, loadTokenCacheKeys, type KeyVaultSessionKeySource } from './credentials/sessionKeys';
+import { RowCipher } from './tokenCache/rowCipher';
 import { createCookieSealer, type CookieSealer } from './session/sealing';
 import { TokenCacheTable, createTableClient, type TableCallCounts } from './tokenCache/tableStore';
 
@@ -81,6 +82,7 @@ async function buildRuntime(settings: Settings, options: RuntimeOptions): Promis
 
   const keySource = config.session.keySource;
   const sessionKeys = keySource.kind === 'inline' ? keySource.keys : await (options.loadSessionKeys ?? loadSessionKeysFromKeyVault)(keyVault, keySource);
+  const cacheKeys = await loadTokenCacheKeys(config.tokenCache.encryption, sessionKeys, keyVault);
 
   const loaders: Record<string, CredentialLoader> = {
     ClientSecret: loadClientSecret,
@@ -96,7 +98,7 @@ async function buildRuntime(settings: Settings, options: RuntimeOptions): Promis
   return {
     config,
     sealer: createCookieSealer(sessionKeys),
-    tokenCache: new TokenCacheTable(tableClient),
+    tokenCache: new TokenCacheTable(tableClient, new RowCipher(cacheKeys)),
     tableCalls,
     keyVault,
     providers: new ProviderDirectory(config.authority),

@@ -1,6 +1,7 @@
-// Data-plane roles. The identity gets exactly what the host and the app use; the deploying
-// principal (optional) gets the same data roles so it can inspect the cache table and blobs and
-// so the post-provision hook can write the session keys.
+// Data-plane roles. The identity gets exactly what the host and the app use. The deploying
+// principal gets Key Vault Secrets Officer so the post-provision hook can write the session keys;
+// the storage data roles (the cache table holds every user's encrypted tokens) only with
+// allowUserIdentityPrincipal, as Microsoft's Functions quickstarts do.
 
 param storageAccountName string
 param keyVaultName string
@@ -16,6 +17,9 @@ param userPrincipalId string = ''
 ])
 param userPrincipalType string = 'User'
 
+@description('Give the deploying principal Storage Blob Data Owner and Table Data Contributor too (to inspect the cache table and blobs). Off by default.')
+param allowUserIdentityPrincipal bool = false
+
 // Built-in role definition ids (the same in every tenant).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -26,6 +30,7 @@ var roles = {
 }
 
 var withUser = !empty(userPrincipalId)
+var withUserStorage = withUser && allowUserIdentityPrincipal
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
@@ -87,7 +92,7 @@ resource identityMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-
 
 // ---------- The deploying principal (optional) ----------
 
-resource userBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (withUser) {
+resource userBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (withUserStorage) {
   name: guid(storageAccount.id, userPrincipalId, roles.storageBlobDataOwner)
   scope: storageAccount
   properties: {
@@ -97,7 +102,7 @@ resource userBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if
   }
 }
 
-resource userTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (withUser) {
+resource userTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (withUserStorage) {
   name: guid(storageAccount.id, userPrincipalId, roles.storageTableDataContributor)
   scope: storageAccount
   properties: {

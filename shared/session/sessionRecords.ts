@@ -37,6 +37,14 @@ export async function readLiveSession(runtime: Runtime, session: Session, option
   const now = nowSeconds();
   if (!isLive(entry, lifetimes, now)) return undefined;
 
+  if (row.needsReseal) {
+    // Written in clear (before encryption) or with a retired key: sealed with the first key now,
+    // as a whole-row replace, so no clear chunk is left behind.
+    const sessions = liveSessions(row.sessions, lifetimes, now);
+    const result = await runtime.tokenCache.replaceRow(partitionKey, row.cache, sessions, rowExpiry(sessions, lifetimes, now), row.etag);
+    if (result.kind === 'written') row = { cache: row.cache, etag: result.etag, sessions };
+  }
+
   if (options.slide && needsSlide(entry, lifetimes, now)) {
     const slid: SessionEntry = { ...entry, lastSeen: now };
     const sessions = { ...liveSessions(row.sessions, lifetimes, now), [key]: slid };
@@ -64,7 +72,9 @@ export async function recordSignIn(runtime: Runtime, homeAccountId: string, sid:
     const entry: SessionEntry = { ...(providerSid ? { providerSid } : {}), started: now, lastSeen: now };
     const others = Object.entries(liveSessions(existing?.sessions ?? {}, lifetimes, now)).slice(0, MAX_SESSIONS_PER_ACCOUNT - 1);
     const sessions = { ...Object.fromEntries(others), [sessionKey(sid)]: entry };
-    const result = await runtime.tokenCache.writeSignIn(partitionKey, cache, sessions, rowExpiry(sessions, lifetimes, now), existing?.etag);
+    // A row that exists but cannot be read (no key opens it) makes the create conflict: the last attempt replaces it.
+    const etag = existing?.etag ?? (attempt === SIGN_IN_WRITE_ATTEMPTS ? 'any' : undefined);
+    const result = await runtime.tokenCache.replaceRow(partitionKey, cache, sessions, rowExpiry(sessions, lifetimes, now), etag);
     if (result.kind === 'written') return;
   }
   throw problems.token_cache_contended('The sign-in could not be saved: the account\'s row kept changing; try again.');

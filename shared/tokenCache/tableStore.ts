@@ -4,6 +4,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { TableConnection } from '../config';
 import { parseSessions, serializeSessions, type SessionMap } from '../session/lifetimes';
 import { problems, type ProblemError } from '../problems';
+import { ROW_FORMAT, type RowCipher } from './rowCipher';
 
 /**
  * One row per account in Table Storage holding the account's serialized MSAL cache.
@@ -20,6 +21,8 @@ export interface CacheRow {
   readonly etag: string;
   /** The account's server-side sessions (shared/session/lifetimes.ts). */
   readonly sessions: SessionMap;
+  /** Written in clear or with a retired key: re-sealed with the first key at once. */
+  readonly needsReseal?: boolean;
 }
 
 /** Rows that find an account from a provider's `sid` or `sub` (front- and back-channel logout). */
@@ -64,19 +67,26 @@ function isTableNotFound(error: unknown): boolean {
   return error instanceof RestError && error.statusCode === 404 && /TableNotFound/i.test(String(error.code ?? error.message));
 }
 
-export function toEntity(partitionKey: string, cache: string, expiresOn: Date): TableEntity<Record<string, unknown>> {
+/**
+ * The row's entity: the cache sealed with `cipher` (rows are never written in clear by the
+ * app; without a cipher only tests write them), split into 32K-character properties, its size
+ * checked before any write.
+ */
+export function toEntity(partitionKey: string, cache: string, expiresOn: Date, cipher?: RowCipher): TableEntity<Record<string, unknown>> {
+  const stored = cipher ? cipher.seal(partitionKey, ROW_KEY, cache) : cache;
   const chunks: string[] = [];
-  for (let i = 0; i < cache.length; i += CHUNK_CHARS) chunks.push(cache.slice(i, i + CHUNK_CHARS));
-  const bytes = Buffer.byteLength(cache, 'utf8');
+  for (let i = 0; i < stored.length; i += CHUNK_CHARS) chunks.push(stored.slice(i, i + CHUNK_CHARS));
+  const bytes = Buffer.byteLength(stored, 'utf8');
   if (chunks.length > MAX_CHUNKS || bytes > MAX_ENTITY_UTF8_BYTES) {
     throw problems.token_cache_too_large();
   }
-  const entity: TableEntity<Record<string, unknown>> = { partitionKey, rowKey: ROW_KEY, Chunks: chunks.length, ExpiresOn: expiresOn, Version: 1 };
+  const entity: TableEntity<Record<string, unknown>> = { partitionKey, rowKey: ROW_KEY, Chunks: chunks.length, ExpiresOn: expiresOn, Version: 1, Format: cipher ? ROW_FORMAT : 'clear' };
   chunks.forEach((chunk, i) => (entity[`Cache${i}`] = chunk));
   return entity;
 }
 
-export function fromEntity(entity: Record<string, unknown>): string | undefined {
+/** The chunks joined as stored: sealed text, or the clear JSON of a row written before encryption. */
+function storedCache(entity: Record<string, unknown>): string | undefined {
   const count = entity['Chunks'];
   if (typeof count !== 'number' || count < 0 || count > MAX_CHUNKS) return undefined;
   let cache = '';
@@ -86,6 +96,23 @@ export function fromEntity(entity: Record<string, unknown>): string | undefined 
     cache += chunk;
   }
   return cache;
+}
+
+/** The cache in clear, or undefined when it does not decode or no key of `cipher` opens it for this row. */
+export function fromEntity(entity: Record<string, unknown>, cipher?: RowCipher): string | undefined {
+  const stored = storedCache(entity);
+  if (stored === undefined) return undefined;
+  if (entity['Format'] === ROW_FORMAT) {
+    return cipher && typeof entity['partitionKey'] === 'string' ? cipher.open(entity['partitionKey'], ROW_KEY, stored) : undefined;
+  }
+  return entity['Format'] === undefined || entity['Format'] === 'clear' ? stored : undefined;
+}
+
+/** True when the row should be sealed again: written in clear (before encryption) or with a key that no longer seals. */
+function needsReseal(entity: Record<string, unknown>, cipher: RowCipher): boolean {
+  if (entity['Format'] !== ROW_FORMAT) return true;
+  const stored = entity['Cache0'];
+  return typeof stored === 'string' && cipher.sealedWithOldKey(stored);
 }
 
 export function createTableClient(connection: TableConnection, tableName: string, credentialFor: (clientId?: string) => TokenCredential, counts: TableCallCounts): TableClient {
@@ -115,13 +142,17 @@ export function createTableClient(connection: TableConnection, tableName: string
 export class TokenCacheTable {
   private tableEnsured = false;
 
-  constructor(private readonly client: TableClient) {}
+  constructor(
+    private readonly client: TableClient,
+    readonly cipher: RowCipher,
+  ) {}
 
   async read(partitionKey: string): Promise<CacheRow | undefined> {
     try {
       const entity = await this.client.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY);
-      const cache = fromEntity(entity);
-      return cache === undefined || !entity.etag ? undefined : { cache, etag: entity.etag, sessions: parseSessions(entity['Sessions']) };
+      const cache = fromEntity(entity, this.cipher);
+      if (cache === undefined || !entity.etag) return undefined;
+      return { cache, etag: entity.etag, sessions: parseSessions(entity['Sessions']), ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw storageUnavailable();
@@ -129,11 +160,13 @@ export class TokenCacheTable {
   }
 
   /**
-   * A sign-in's write: the fresh cache replaces the row's, with the account's sessions, over the
-   * version that was read (If-Match) or as a new row when none was.
+   * The whole row (a sign-in's fresh cache, a re-sealed one) with the account's sessions: over
+   * the version that was read (If-Match), as a new row when none was, or over whatever is there
+   * (`'any'`: a row that could not be read).
    */
-  async writeSignIn(partitionKey: string, cache: string, sessions: SessionMap, expiresOn: Date, etag: string | undefined): Promise<WriteResult> {
-    const entity = { ...toEntity(partitionKey, cache, expiresOn), Sessions: serializeSessions(sessions) };
+  async replaceRow(partitionKey: string, cache: string, sessions: SessionMap, expiresOn: Date, etag: string | undefined | 'any'): Promise<WriteResult> {
+    const entity = { ...toEntity(partitionKey, cache, expiresOn, this.cipher), Sessions: serializeSessions(sessions) };
+    if (etag === 'any') return this.conditional(() => this.withTable(() => this.client.upsertEntity(entity, 'Replace')));
     return this.conditional(() => (etag ? this.client.updateEntity(entity, 'Replace', { etag }) : this.withTable(() => this.client.createEntity(entity))));
   }
 
@@ -148,7 +181,7 @@ export class TokenCacheTable {
    * the row's sessions and expiry are not the cache's to change.
    */
   async writeIfUnchanged(partitionKey: string, cache: string, expiresOn: Date, etag: string | undefined): Promise<WriteResult> {
-    const entity = toEntity(partitionKey, cache, expiresOn);
+    const entity = toEntity(partitionKey, cache, expiresOn, this.cipher);
     if (etag) delete entity['ExpiresOn'];
     return this.conditional(() => (etag ? this.client.updateEntity(entity, 'Merge', { etag }) : this.withTable(() => this.client.createEntity(entity))));
   }

@@ -132,6 +132,19 @@ describe('managed identity and role assignments', () => {
     expect(roles.sort()).toEqual(['Key Vault Secrets Officer', 'Storage Blob Data Owner', 'Storage Table Data Contributor']);
   });
 
+  test("the deployer's storage data roles (the token cache table) are opt-in: allowUserIdentityPrincipal, off by default", () => {
+    const rbac = file('app/rbac.bicep');
+    const storageRoles = resourcesOfType(rbac, 'Microsoft.Authorization/roleAssignments').filter(
+      (r) => property(r.body, 'properties.principalId')?.text === 'userPrincipalId' && property(r.body, 'scope')?.text === 'storageAccount',
+    );
+    expect(storageRoles.map((r) => r.symbol).sort()).toEqual(['userBlobOwner', 'userTableContributor']);
+    for (const r of storageRoles) expect(r.node.text).toMatch(/= if \(withUserStorage\)/);
+    expect(rbac.source).toMatch(/var withUserStorage = withUser && allowUserIdentityPrincipal/);
+    for (const f of ['app/rbac.bicep', 'main.bicep']) expect(declaredValue(declaration(file(f), 'param', 'allowUserIdentityPrincipal')!)?.text).toBe('false');
+    const rbacCall = declaration(file('main.bicep'), 'module', 'rbac');
+    expect(property(rbacCall?.node.descendantsOfType('object')[0], 'params.allowUserIdentityPrincipal')?.text).toBe('allowUserIdentityPrincipal');
+  });
+
   test('main.bicep hands the user-assigned identity principal to rbac and the deployer to the optional slot', () => {
     const rbacCall = declaration(file('main.bicep'), 'module', 'rbac');
     const body = rbacCall?.node.descendantsOfType('object')[0];
