@@ -65,9 +65,9 @@ test('a sealed cache copied into another account\'s row does not open there: tha
   await signIn(stack.appUrl, grace, { username: 'grace@contoso.dev' });
   const adaRow = await rawRow();
   const graceRow = await rawRow('grace@contoso.dev');
-  const copied: Record<string, unknown> = { partitionKey: graceRow.partitionKey, rowKey: ROW_KEY, Chunks: adaRow['Chunks'], Format: adaRow['Format'] };
+  const copied: { partitionKey: string; rowKey: string; [k: string]: unknown } = { partitionKey: graceRow.partitionKey as string, rowKey: ROW_KEY, Chunks: adaRow['Chunks'], Format: adaRow['Format'] };
   for (let i = 0; i < (adaRow['Chunks'] as number); i++) copied[`Cache${i}`] = adaRow[`Cache${i}`];
-  await cacheTable(stack).updateEntity(copied, 'Merge', { etag: graceRow.etag });
+  await cacheTable(stack).updateEntity(copied, 'Merge', { etag: graceRow.etag as string });
   const cipher = (await getRuntime()).tokenCache.cipher;
   expect(fromEntity(await rawRow('grace@contoso.dev'), cipher)).toBeUndefined();
   expect(fromEntity(adaRow, cipher)).toBeDefined();
@@ -89,7 +89,7 @@ test('a row written in clear (before encryption) is read, then re-written encryp
   const sealed = await rawRow();
   const cipher = (await getRuntime()).tokenCache.cipher;
   const cache = fromEntity(sealed, cipher)!;
-  const clear = { ...toEntity(sealed.partitionKey as string, cache, new Date(Date.now() + 3600_000)), Sessions: sealed['Sessions'] };
+  const clear: { partitionKey: string; rowKey: string; [k: string]: unknown } = { ...toEntity(sealed.partitionKey as string, cache, new Date(Date.now() + 3600_000)), Sessions: sealed['Sessions'] };
   delete clear['Format'];
   await cacheTable(stack).updateEntity(clear, 'Replace', { etag: sealed.etag as string });
   expect(JSON.stringify(await rawRow())).toContain(tokensIn(cache)[0]!);
