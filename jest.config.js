@@ -12,6 +12,8 @@ module.exports = {
   },
   // ESM-only packages (jose, cookie, the proxy agents and XML parser under the Azure SDK) are compiled to CommonJS too.
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  // Stops at once, naming the Node needed, when jest runs on a machine Node too old for the local stack.
+  globalSetup: '<rootDir>/test/support/nodeCheck.ts',
   setupFiles: ['<rootDir>/dev/quietTestMode.ts'],
   testTimeout: 60000,
   maxWorkers: 2,

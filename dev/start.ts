@@ -4,6 +4,7 @@ import { processSettings, type Settings } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { startLocalStack } from './stack';
 import { DEFAULT_USERS } from './idp';
+import { exitUnlessNodeSupported } from './nodeVersion';
 
 /**
  * `npm start`: the function app on http://localhost:7071 (PORT overrides) with the settings
@@ -24,6 +25,7 @@ function localSettingsFile(): Settings {
 }
 
 async function main(): Promise<void> {
+  exitUnlessNodeSupported();
   const env = processSettings();
   const settings: Settings = { ...localSettingsFile(), ...env };
   const port = settings['PORT'] ? Number(settings['PORT']) : 7071;

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { nodeVersionProblem } from '../../../dev/nodeVersion';
 import { CHROMIUM_PATH } from './browser';
 import { REPO_ROOT } from './paths';
 import { SCREENSHOT_ROOT } from './screenshots';
@@ -9,6 +10,8 @@ import { SCREENSHOT_ROOT } from './screenshots';
  * and the page and `npm start`'s bundle are built as `npm start` builds them.
  */
 export default function globalSetup(): void {
+  const nodeProblem = nodeVersionProblem();
+  if (nodeProblem) throw new Error(nodeProblem);
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\`.`);
   }
