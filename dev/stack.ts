@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Settings } from '../shared/config';
 import { configureRuntime, getRuntime, type RuntimeOptions } from '../shared/runtime';
+import { loadClientSecret, type CredentialLoader } from '../shared/credentials/clientCredential';
 import { httpFunctions } from '../functions';
 import { startLocalFunctionsHost, type LocalFunctionsHost } from './host';
 import { findFreePort, startAzuriteTable, type AzuriteTable } from './azurite';
@@ -57,6 +58,12 @@ function hasPrefix(settings: Settings, prefix: string): boolean {
   return Object.keys(settings).some((k) => k.startsWith(prefix) && settings[k]);
 }
 
+/** The start-up log says what the stack made up, rather than a secret "from app settings" the user never set. */
+const generatedSecretLoader: CredentialLoader = async (source) => ({
+  ...(await loadClientSecret(source)),
+  description: 'a client secret the local stack generated for this run and registered with its dev provider',
+});
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? ((line: string) => console.log(line));
   const settings: Record<string, string | undefined> = { ...options.settings };
@@ -74,6 +81,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let demoApi: DemoApi | undefined;
     let azurite: AzuriteTable | undefined;
     let devClient: LocalStack['devClient'];
+    let generatedSecret = false;
 
     const wantsIdp = !has(settings, 'AzureAd__ClientId', 'AzureAd__Authority', 'AzureAd__TenantId');
     const wantsApi = wantsIdp && !hasPrefix(settings, 'DownstreamApis__');
@@ -103,6 +111,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Credentials the settings name (Key Vault, managed identity) are kept; otherwise the generated secret.
       if (!hasPrefix(settings, 'AzureAd__ClientCredentials__') && !has(settings, 'AzureAd__ClientSecret')) {
         Object.assign(settings, { AzureAd__ClientCredentials__0__SourceType: 'ClientSecret', AzureAd__ClientCredentials__0__ClientSecret: clientSecret });
+        generatedSecret = true;
       }
       embedded.push(`dev OpenID provider at ${idp.issuer}`);
       if (wantsApi) {
@@ -114,7 +123,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     settings['AzureAd__RedirectUri'] ??= `${appUrl}/api/redirect`;
 
-    if (!has(settings, 'TokenCache__ConnectionString', 'TokenCache__TableServiceUri', 'AzureWebJobsStorage', 'AzureWebJobsStorage__tableServiceUri', 'AzureWebJobsStorage__accountName')) {
+    // local.settings.example.json's `UseDevelopmentStorage=true` means Azurite: the embedded one, unless the cache has its own setting.
+    const developmentStorage = /^\s*UseDevelopmentStorage=true\s*;?\s*$/i.test(settings['AzureWebJobsStorage'] ?? '');
+    const storageSettings = ['TokenCache__ConnectionString', 'TokenCache__TableServiceUri', 'AzureWebJobsStorage__tableServiceUri', 'AzureWebJobsStorage__accountName', ...(developmentStorage ? [] : ['AzureWebJobsStorage'])];
+    if (!has(settings, ...storageSettings)) {
       azurite = await startAzuriteTable();
       closers.push(() => azurite!.close());
       settings['TokenCache__ConnectionString'] = azurite.connectionString;
@@ -127,7 +139,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     settings['AZURE_FUNCTIONS_ENVIRONMENT'] ??= 'Development';
 
-    configureRuntime(settings, { log, ...options.runtime });
+    const runtimeOptions: RuntimeOptions = generatedSecret
+      ? { log, ...options.runtime, credentialLoaders: { ClientSecret: generatedSecretLoader, ...options.runtime?.credentialLoaders } }
+      : { log, ...options.runtime };
+    configureRuntime(settings, runtimeOptions);
     await getRuntime(); // fails here, naming the setting, when the configuration is invalid
     const host = await startLocalFunctionsHost({ functions: httpFunctions, port, hostname: '127.0.0.1', log, rootRedirect: '/api/' });
     closers.push(() => host.close());

@@ -5,6 +5,7 @@ import { ConfigurationError } from '../shared/errors';
 import { startLocalStack } from './stack';
 import { DEFAULT_USERS } from './idp';
 import { exitUnlessNodeSupported } from './nodeVersion';
+import { describeConfigurationError } from './configurationMessage';
 
 /**
  * `npm start`: the function app on http://localhost:7071 (PORT overrides) with the settings
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigurationError) {
-    console.error(error.message);
+    console.error(describeConfigurationError(error));
   } else {
     console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
   }

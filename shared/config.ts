@@ -82,30 +82,84 @@ const MICROSOFT_AUTHORITY_HOSTS = [
   'sts.windows.net',
 ];
 
-function urlWith(protocols: readonly string[], message: string) {
+/** A value copied from local.settings.example.json and never filled in: `<your-tenant-id>`, `{client-id}`, `your-...`. */
+const PLACEHOLDER = /<[^<>]*>|^\{[^{}]*\}$|^(your|replace|change)[-_ ]?(me|.*id|.*secret|.*key)?$|^(todo|tbd|xxx+)$/i;
+
+export function isPlaceholder(value: string): boolean {
+  return PLACEHOLDER.test(value.trim());
+}
+
+/** Loopback hosts: a local emulator or the dev stack, where plain http never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+type UrlRule = 'https' | 'http(s)' | 'https-or-loopback-http';
+
+function urlSetting(rule: UrlRule, example: string) {
   return z
     .string()
     .trim()
     .superRefine((v, ctx) => {
-      if (!URL.canParse(v)) ctx.addIssue({ code: 'custom', message: 'must be an absolute URL' });
-      else if (!protocols.includes(new URL(v).protocol)) ctx.addIssue({ code: 'custom', message });
+      const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
+      if (!URL.canParse(v)) return fail(`is not an absolute URL; set it to one such as ${example}`);
+      const url = new URL(v);
+      if (url.protocol === 'https:') return;
+      if (url.protocol === 'http:' && rule === 'http(s)') return;
+      if (url.protocol === 'http:' && rule === 'https-or-loopback-http' && isLoopbackHost(url.hostname)) return;
+      if (url.protocol === 'http:') {
+        return fail(
+          rule === 'https-or-loopback-http'
+            ? `uses http on a host that is not loopback, so tokens would travel in clear; use https (such as ${example}); http is accepted only for localhost and 127.0.0.1`
+            : `uses http; use an https URL such as ${example}`,
+        );
+      }
+      fail(`uses ${url.protocol.replace(/:$/, '')}; use ${rule === 'http(s)' ? 'an http or https' : 'an https'} URL such as ${example}`);
     });
 }
-const httpsUrl = urlWith(['https:'], 'must use https');
-const absoluteHttpUrl = urlWith(['https:', 'http:'], 'must be an http(s) URL');
-const identifier = z.string().trim().min(1, 'must not be empty');
+const identifier = z.string().trim().min(1, 'is empty; set a value or remove the setting');
+const booleanSetting = z.enum(['true', 'false', 'True', 'False'], { message: 'is not a boolean; set it to true or false' });
 // Key Vault object names: 1-127 letters, digits and dashes.
-const keyVaultObjectName = z.string().trim().regex(/^[0-9A-Za-z-]{1,127}$/, 'must be a Key Vault object name (1-127 letters, digits or "-")');
+const keyVaultObjectName = z.string().trim().regex(/^[0-9A-Za-z-]{1,127}$/, 'is not a Key Vault object name; use 1 to 127 letters, digits or dashes, such as app-client-secret');
 const apiName = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const KEY_COMMAND = `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`;
+
+/** What a right value looks like, for the settings a newcomer fills in first (used when one is missing or a placeholder). */
+const EXPECTED: Readonly<Record<string, string>> = {
+  AzureAd__TenantId: 'the directory (tenant) id from the app registration\'s Overview page (a GUID) or a domain such as contoso.onmicrosoft.com',
+  AzureAd__ClientId: 'the application (client) id from the app registration\'s Overview page',
+  AzureAd__ClientSecret: 'a client secret from the app registration\'s "Certificates & secrets" page',
+  AzureAd__RedirectUri: 'the absolute URL of /api/redirect registered with the provider, such as http://localhost:7071/api/redirect',
+  Session__Keys: `comma-separated base64url keys of 32 random bytes (43 characters each); make one with: ${KEY_COMMAND}`,
+};
+
+function expectedFor(setting: string): string {
+  const generic = setting.replace(/__\d+__/, '__N__').replace(/^DownstreamApis__[^_]+__/, 'DownstreamApis__x__');
+  return EXPECTED[setting] ?? EXPECTED[generic] ?? (generic === 'AzureAd__ClientCredentials__N__ClientSecret' ? EXPECTED['AzureAd__ClientSecret']! : 'the real value');
+}
 
 /** Collects problems so that one start-up message names every bad setting at once. */
 class SettingsReader {
   readonly problems: { setting: string; message: string }[] = [];
+  private readonly seen = new Set<string>();
   constructor(private readonly settings: Settings) {}
 
+  /** The trimmed-empty value counts as unset; a placeholder is reported (once) and reads as unset. */
   raw(name: string): string | undefined {
     const value = this.settings[name];
-    return value === undefined || value.trim() === '' ? undefined : value;
+    if (value === undefined || value.trim() === '') return undefined;
+    if (isPlaceholder(value)) {
+      this.fail(name, `still holds a placeholder from local.settings.example.json; set it to ${expectedFor(name)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  /** True when the setting has any value at all, placeholder or not: the user meant to set it. */
+  present(name: string): boolean {
+    const value = this.settings[name];
+    return value !== undefined && value.trim() !== '';
   }
 
   optional<T>(name: string, schema: z.ZodType<T>): T | undefined {
@@ -113,20 +167,24 @@ class SettingsReader {
     if (value === undefined) return undefined;
     const parsed = schema.safeParse(value);
     if (parsed.success) return parsed.data;
-    this.problems.push({ setting: name, message: parsed.error.issues[0]?.message ?? 'is malformed' });
+    this.fail(name, parsed.error.issues[0]?.message ?? 'is malformed');
     return undefined;
   }
 
-  required<T>(name: string, schema: z.ZodType<T>, hint = 'is required'): T | undefined {
-    if (this.raw(name) === undefined) {
-      this.problems.push({ setting: name, message: hint });
+  required<T>(name: string, schema: z.ZodType<T>, hint = `is missing; set it to ${expectedFor(name)}`): T | undefined {
+    if (!this.present(name)) {
+      this.fail(name, hint);
       return undefined;
     }
     return this.optional(name, schema);
   }
 
   fail(setting: string, message: string): undefined {
-    this.problems.push({ setting, message });
+    const key = `${setting}\n${message}`;
+    if (!this.seen.has(key)) {
+      this.seen.add(key);
+      this.problems.push({ setting, message });
+    }
     return undefined;
   }
 
@@ -154,18 +212,24 @@ function withTrailingSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }
 
+const AUTHORITY_EXAMPLE = 'https://login.microsoftonline.com/<tenant-id>/v2.0';
+const INSTANCE_EXAMPLE = 'https://login.microsoftonline.com/';
+
 function readAuthority(r: SettingsReader): AuthorityConfig | undefined {
-  const authority = r.optional('AzureAd__Authority', httpsUrl);
-  const instance = r.optional('AzureAd__Instance', httpsUrl);
+  const authority = r.optional('AzureAd__Authority', urlSetting('https', AUTHORITY_EXAMPLE.replace('<tenant-id>', 'contoso.onmicrosoft.com')));
+  const instance = r.optional('AzureAd__Instance', urlSetting('https', INSTANCE_EXAMPLE));
   const tenantId = r.optional('AzureAd__TenantId', identifier);
   const domain = r.optional('AzureAd__Domain', identifier);
   const susi = r.optional('AzureAd__SignUpSignInPolicyId', identifier);
 
-  if (susi) {
+  if (susi || r.present('AzureAd__SignUpSignInPolicyId')) {
     // Azure AD B2C: the authority is {instance}/{domain}/{policy}; one authority per user flow.
     const b2cInstance = instance ?? (authority ? new URL(authority).origin : undefined);
-    if (!b2cInstance) return r.fail('AzureAd__Instance', 'is required for Azure AD B2C (e.g. https://contoso.b2clogin.com/)');
-    if (!domain) return r.fail('AzureAd__Domain', 'is required for Azure AD B2C (e.g. contoso.onmicrosoft.com)');
+    if (!b2cInstance && !r.present('AzureAd__Instance') && !r.present('AzureAd__Authority')) {
+      r.fail('AzureAd__Instance', 'is missing, and Azure AD B2C needs it; set it to your B2C login host, such as https://contoso.b2clogin.com/');
+    }
+    if (!domain && !r.present('AzureAd__Domain')) r.fail('AzureAd__Domain', 'is missing, and Azure AD B2C needs it; set it to your B2C tenant\'s domain, such as contoso.onmicrosoft.com');
+    if (!susi || !b2cInstance || !domain) return undefined;
     const b2c: B2cConfig = {
       instance: withTrailingSlash(b2cInstance),
       domain,
@@ -186,13 +250,21 @@ function readAuthority(r: SettingsReader): AuthorityConfig | undefined {
     const trimmed = authority.replace(/\/+$/, '');
     if (isMicrosoftHost(url.hostname)) {
       const tenant = url.pathname.split('/').filter(Boolean)[0];
-      if (!tenant) return r.fail('AzureAd__Authority', 'must name a tenant (e.g. https://login.microsoftonline.com/<tenant-id>)');
+      if (!tenant) return r.fail('AzureAd__Authority', `has no tenant in its path; set it to one such as ${AUTHORITY_EXAMPLE}`);
       return { kind: 'entra', url: trimmed.replace(/\/v2\.0$/, ''), knownAuthorities: [url.host], tenantId: tenant };
     }
     return { kind: 'oidc', url: trimmed, knownAuthorities: [url.host] };
   }
+  // An Authority that is set but wrong has its own message: asking for TenantId as well would contradict it.
+  if (r.present('AzureAd__Authority')) return undefined;
 
-  if (!tenantId) return r.fail('AzureAd__TenantId', 'is required (or set AzureAd__Authority)');
+  if (!tenantId) {
+    if (!r.present('AzureAd__TenantId')) {
+      r.fail('AzureAd__TenantId', `is missing; set it to ${expectedFor('AzureAd__TenantId')}, or set AzureAd__Authority to the whole authority URL (${AUTHORITY_EXAMPLE}, or any OpenID Connect issuer over https)`);
+    }
+    return undefined;
+  }
+  if (r.present('AzureAd__Instance') && !instance) return undefined;
   const base = withTrailingSlash(instance ?? DEFAULT_INSTANCE);
   const host = new URL(base).host;
   return { kind: 'entra', url: `${base}${tenantId}`, knownAuthorities: [host], tenantId };
@@ -202,29 +274,34 @@ export function b2cAuthorityUrl(b2c: B2cConfig, policy: string): string {
   return `${b2c.instance}${b2c.domain}/${policy}`;
 }
 
+const SOURCE_TYPES = 'ClientSecret, KeyVault or SignedAssertionFromManagedIdentity';
+const KEY_VAULT_URL_EXAMPLE = 'https://contoso-kv.vault.azure.net/';
+
 function readClientCredentials(r: SettingsReader): ClientCredentialSource[] {
   const sources: ClientCredentialSource[] = [];
   const indexes = r.childNames('AzureAd__ClientCredentials__').map(Number).filter((n) => Number.isInteger(n) && n >= 0);
   for (const i of indexes.sort((a, b) => a - b)) {
     const prefix = `AzureAd__ClientCredentials__${i}__`;
-    const sourceType = r.required(`${prefix}SourceType`, identifier);
+    const sourceType = r.required(`${prefix}SourceType`, identifier, `is missing; set it to ${SOURCE_TYPES}`);
     if (sourceType === 'ClientSecret') {
-      const clientSecret = r.required(`${prefix}ClientSecret`, identifier);
+      const clientSecret = r.required(`${prefix}ClientSecret`, identifier, `is missing, and SourceType ClientSecret needs it; set it to ${expectedFor('AzureAd__ClientSecret')}`);
       if (clientSecret) sources.push({ index: i, sourceType, clientSecret });
     } else if (sourceType === 'KeyVault') {
-      const keyVaultUrl = r.required(`${prefix}KeyVaultUrl`, httpsUrl);
+      const keyVaultUrl = r.required(`${prefix}KeyVaultUrl`, urlSetting('https', KEY_VAULT_URL_EXAMPLE), `is missing, and SourceType KeyVault needs it; set it to the vault's URL, such as ${KEY_VAULT_URL_EXAMPLE}`);
       const secretName = r.optional(`${prefix}KeyVaultSecretName`, keyVaultObjectName);
       const certificateName = r.optional(`${prefix}KeyVaultCertificateName`, keyVaultObjectName);
-      const sendX5c = r.optional(`${prefix}SendX5C`, z.enum(['true', 'false', 'True', 'False'])) ?? 'false';
+      const sendX5c = r.optional(`${prefix}SendX5C`, booleanSetting) ?? 'false';
       if (!secretName && !certificateName) {
-        r.fail(`${prefix}KeyVaultSecretName`, `or ${prefix}KeyVaultCertificateName is required with SourceType KeyVault`);
+        if (!r.present(`${prefix}KeyVaultSecretName`) && !r.present(`${prefix}KeyVaultCertificateName`)) {
+          r.fail(`${prefix}KeyVaultCertificateName`, `is missing, and SourceType KeyVault needs it or ${prefix}KeyVaultSecretName; set one to the name of the certificate (or of the secret) that holds the client credential`);
+        }
       } else if (keyVaultUrl) {
         sources.push({ index: i, sourceType, keyVaultUrl, secretName, certificateName, sendX5c: sendX5c.toLowerCase() === 'true' });
       }
     } else if (sourceType === 'SignedAssertionFromManagedIdentity') {
       sources.push({ index: i, sourceType, managedIdentityClientId: r.optional(`${prefix}ManagedIdentityClientId`, identifier) });
     } else if (sourceType !== undefined) {
-      r.fail(`${prefix}SourceType`, 'must be ClientSecret, KeyVault or SignedAssertionFromManagedIdentity');
+      r.fail(`${prefix}SourceType`, `is not a known source type; set it to ${SOURCE_TYPES}`);
     }
   }
   // Microsoft.Identity.Web also accepts a flat AzureAd__ClientSecret.
@@ -238,20 +315,21 @@ function readDownstreamApis(r: SettingsReader): Map<string, DownstreamApiConfig>
   for (const name of r.childNames('DownstreamApis__')) {
     const prefix = `DownstreamApis__${name}__`;
     if (!apiName.test(name)) {
-      r.fail(`${prefix}BaseUrl`, 'the API name must be 1-64 letters, digits, "-" or "_"');
+      r.fail(`${prefix}BaseUrl`, 'has an API name the proxy route cannot carry; name the API with 1 to 64 letters, digits, "-" or "_", such as DownstreamApis__graph__BaseUrl');
       continue;
     }
-    const baseUrl = r.required(`${prefix}BaseUrl`, absoluteHttpUrl);
+    const baseUrl = r.required(`${prefix}BaseUrl`, urlSetting('https-or-loopback-http', 'https://graph.microsoft.com/v1.0/'), `is missing; set it to the API's base URL, such as https://graph.microsoft.com/v1.0/`);
+    const scopesPresent = r.present(`${prefix}Scopes`);
     const scopes = splitList(r.raw(`${prefix}Scopes`));
-    const requestAppToken = (r.optional(`${prefix}RequestAppToken`, z.enum(['true', 'false', 'True', 'False'])) ?? 'false').toLowerCase() === 'true';
-    if (scopes.length === 0) r.fail(`${prefix}Scopes`, 'is required: the scopes to request for this API');
+    const requestAppToken = (r.optional(`${prefix}RequestAppToken`, booleanSetting) ?? 'false').toLowerCase() === 'true';
+    if (scopes.length === 0 && !scopesPresent) r.fail(`${prefix}Scopes`, 'is missing; set it to the scopes the proxy requests for this API (space separated), such as https://graph.microsoft.com/User.Read');
     if (requestAppToken && scopes.some((s) => !s.endsWith('/.default'))) {
-      r.fail(`${prefix}Scopes`, 'must be "<resource>/.default" when RequestAppToken is true');
+      r.fail(`${prefix}Scopes`, 'names delegated scopes, but RequestAppToken is true and app tokens take only "<resource>/.default"; set it to such as https://graph.microsoft.com/.default');
     }
     if (baseUrl && scopes.length > 0) {
       const url = new URL(baseUrl);
       if (url.search || url.hash) {
-        r.fail(`${prefix}BaseUrl`, 'must not have a query or fragment');
+        r.fail(`${prefix}BaseUrl`, 'has a query or fragment, which the proxy cannot append paths to; set it to the URL without them, such as https://graph.microsoft.com/v1.0/');
         continue;
       }
       apis.set(name.toLowerCase(), { name, baseUrl: withTrailingSlash(baseUrl), scopes, requestAppToken });
@@ -270,25 +348,28 @@ function parseConnectionStringEndpoint(connectionString: string): boolean {
   return parts.has('accountname') || parts.has('tableendpoint') || parts.has('usedevelopmentstorage');
 }
 
+const TABLE_URI_EXAMPLE = 'https://<account>.table.core.windows.net';
+
 function readTokenCache(r: SettingsReader): Omit<AppConfig['tokenCache'], 'encryption'> | undefined {
-  const tableName = r.optional('TokenCache__TableName', z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be 3-63 letters or digits, starting with a letter')) ?? 'TokenCache';
-  const connectionString = z.string().refine(parseConnectionStringEndpoint, 'must be a storage connection string (AccountName=… or TableEndpoint=…)');
+  const tableName = r.optional('TokenCache__TableName', z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'is not a table name; use 3 to 63 letters or digits starting with a letter, such as TokenCache')) ?? 'TokenCache';
+  const connectionString = z.string().refine(parseConnectionStringEndpoint, 'is not a storage connection string; use one with AccountName=… or TableEndpoint=… (from the storage account\'s "Access keys" page), or UseDevelopmentStorage=true for Azurite');
+  const tableUri = urlSetting('https-or-loopback-http', TABLE_URI_EXAMPLE);
 
   const own = r.optional('TokenCache__ConnectionString', connectionString);
   if (own) return { tableName, connection: { kind: 'connectionString', connectionString: own, setting: 'TokenCache__ConnectionString' } };
-  const ownUri = r.optional('TokenCache__TableServiceUri', absoluteHttpUrl);
+  const ownUri = r.optional('TokenCache__TableServiceUri', tableUri);
   if (ownUri) {
     return {
       tableName,
       connection: { kind: 'identity', tableServiceUri: ownUri, managedIdentityClientId: r.optional('TokenCache__ClientId', identifier), setting: 'TokenCache__TableServiceUri' },
     };
   }
-  if (r.raw('TokenCache__ConnectionString') || r.raw('TokenCache__TableServiceUri')) return undefined;
+  if (r.present('TokenCache__ConnectionString') || r.present('TokenCache__TableServiceUri')) return undefined;
 
   const webJobs = r.optional('AzureWebJobsStorage', connectionString);
   if (webJobs) return { tableName, connection: { kind: 'connectionString', connectionString: webJobs, setting: 'AzureWebJobsStorage' } };
-  const webJobsUri = r.optional('AzureWebJobsStorage__tableServiceUri', absoluteHttpUrl);
-  const account = r.optional('AzureWebJobsStorage__accountName', z.string().regex(/^[a-z0-9]{3,24}$/, 'must be a storage account name'));
+  const webJobsUri = r.optional('AzureWebJobsStorage__tableServiceUri', tableUri);
+  const account = r.optional('AzureWebJobsStorage__accountName', z.string().regex(/^[a-z0-9]{3,24}$/, 'is not a storage account name; use 3 to 24 lower-case letters or digits, such as stcontoso'));
   const tableServiceUri = webJobsUri ?? (account ? `https://${account}.table.core.windows.net` : undefined);
   if (tableServiceUri) {
     return {
@@ -301,14 +382,11 @@ function readTokenCache(r: SettingsReader): Omit<AppConfig['tokenCache'], 'encry
       },
     };
   }
-  return r.fail('TokenCache__ConnectionString', 'or TokenCache__TableServiceUri (or AzureWebJobsStorage) is required: where the token cache table lives');
+  if (['AzureWebJobsStorage', 'AzureWebJobsStorage__tableServiceUri', 'AzureWebJobsStorage__accountName'].some((n) => r.present(n))) return undefined;
+  return r.fail('TokenCache__ConnectionString', `is missing, and so are TokenCache__TableServiceUri and AzureWebJobsStorage; set one of them to where the token cache table lives (a connection string, or a table service URI such as ${TABLE_URI_EXAMPLE} for the app's managed identity)`);
 }
 
-const sessionKey = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url')
-  .transform((v) => new Uint8Array(Buffer.from(v, 'base64url')))
-  .refine((k) => k.length === 32, 'each key must be 32 bytes (43 base64url characters)');
+const SESSION_KEY_BYTES = 32;
 
 /**
  * Reads a comma-separated list of base64url 32-byte session keys (`Session__Keys`, or the Key
@@ -316,34 +394,40 @@ const sessionKey = z
  */
 export function parseSessionKeys(value: string): { readonly keys: Uint8Array[] } | { readonly problem: string } {
   const keys: Uint8Array[] = [];
-  for (const [i, part] of splitList(value, /,/).entries()) {
-    const parsed = sessionKey.safeParse(part);
-    if (!parsed.success) return { problem: `key ${i + 1} ${parsed.error.issues[0]?.message ?? 'is malformed'}` };
-    keys.push(parsed.data);
+  const parts = splitList(value, /,/);
+  const right = `each key must be ${SESSION_KEY_BYTES} random bytes in base64url (43 characters); make one with: ${KEY_COMMAND}`;
+  for (const [i, part] of parts.entries()) {
+    const which = parts.length > 1 ? `key ${i + 1} of ${parts.length}` : 'the key';
+    if (!/^[A-Za-z0-9_-]+$/.test(part)) return { problem: `${which} is not base64url (only letters, digits, "-" and "_"); ${right}` };
+    const bytes = new Uint8Array(Buffer.from(part, 'base64url'));
+    if (bytes.length !== SESSION_KEY_BYTES) return { problem: `${which} is ${bytes.length} bytes long; ${right}` };
+    keys.push(bytes);
   }
-  return keys.length > 0 ? { keys } : { problem: 'must hold at least one key' };
+  return keys.length > 0 ? { keys } : { problem: `holds no key; ${right}` };
 }
 
 function readSession(r: SettingsReader): AppConfig['session'] | undefined {
   const lifetimes = readSessionLifetimes(r);
-  const inline = r.raw('Session__Keys');
-  if (inline) {
+  if (r.present('Session__Keys')) {
+    const inline = r.raw('Session__Keys');
+    if (inline === undefined) return undefined;
     const parsed = parseSessionKeys(inline);
     if ('problem' in parsed) return r.fail('Session__Keys', parsed.problem);
     return lifetimes && { keySource: { kind: 'inline', keys: parsed.keys }, ...lifetimes };
   }
-  const keyVaultUrl = r.optional('Session__KeyVaultUrl', httpsUrl);
+  const keyVaultUrl = r.optional('Session__KeyVaultUrl', urlSetting('https', KEY_VAULT_URL_EXAMPLE));
   if (keyVaultUrl) {
-    const secretName = r.required('Session__KeyVaultSecretName', keyVaultObjectName);
+    const secretName = r.required('Session__KeyVaultSecretName', keyVaultObjectName, 'is missing, and Session__KeyVaultUrl needs it; set it to the name of the secret that holds the session keys');
     return secretName && lifetimes ? { keySource: { kind: 'keyVault', keyVaultUrl, secretName }, ...lifetimes } : undefined;
   }
-  return r.fail('Session__Keys', 'is required (comma-separated base64url 32-byte keys), or Session__KeyVaultUrl with Session__KeyVaultSecretName');
+  if (r.present('Session__KeyVaultUrl')) return undefined;
+  return r.fail('Session__Keys', `is missing; set it to ${expectedFor('Session__Keys')}, or set Session__KeyVaultUrl and Session__KeyVaultSecretName to a Key Vault secret that holds them`);
 }
 
 const durationSetting = z.string().transform((v, ctx) => {
   const seconds = parseDuration(v);
   if (seconds === undefined || seconds <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'must be a positive duration: ISO 8601 (PT30M, PT8H, P14D) or [d.]hh:mm:ss (00:30:00, 14.00:00:00)' });
+    ctx.addIssue({ code: 'custom', message: 'is not a positive duration; use ISO 8601 (PT30M, PT8H, P14D) or [d.]hh:mm:ss (00:30:00, 14.00:00:00)' });
     return z.NEVER;
   }
   return seconds;
@@ -352,33 +436,38 @@ const durationSetting = z.string().transform((v, ctx) => {
 function readSessionLifetimes(r: SettingsReader): SessionLifetimes | undefined {
   const idle = r.optional('Session__IdleTimeout', durationSetting) ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
   const absolute = r.optional('Session__AbsoluteLifetime', durationSetting) ?? DEFAULT_ABSOLUTE_LIFETIME_SECONDS;
-  if (absolute < idle) return r.fail('Session__AbsoluteLifetime', 'must be at least Session__IdleTimeout');
+  if (absolute < idle) return r.fail('Session__AbsoluteLifetime', 'is shorter than Session__IdleTimeout; set it to at least the idle timeout (or shorten Session__IdleTimeout)');
   return { idleTimeoutSeconds: idle, absoluteLifetimeSeconds: absolute };
 }
 
 function readTokenCacheKeys(r: SettingsReader): TokenCacheKeySource | undefined {
-  const inline = r.raw('TokenCache__EncryptionKeys');
-  if (inline) {
+  if (r.present('TokenCache__EncryptionKeys')) {
+    const inline = r.raw('TokenCache__EncryptionKeys');
+    if (inline === undefined) return undefined;
     const parsed = parseSessionKeys(inline);
     return 'problem' in parsed ? r.fail('TokenCache__EncryptionKeys', parsed.problem) : { kind: 'inline', keys: parsed.keys };
   }
-  const keyVaultUrl = r.optional('TokenCache__KeyVaultUrl', httpsUrl);
+  const keyVaultUrl = r.optional('TokenCache__KeyVaultUrl', urlSetting('https', KEY_VAULT_URL_EXAMPLE));
   if (keyVaultUrl) {
-    const secretName = r.required('TokenCache__KeyVaultSecretName', keyVaultObjectName);
+    const secretName = r.required('TokenCache__KeyVaultSecretName', keyVaultObjectName, 'is missing, and TokenCache__KeyVaultUrl needs it; set it to the name of the secret that holds the cache encryption keys');
     return secretName ? { kind: 'keyVault', keyVaultUrl, secretName } : undefined;
   }
-  if (r.raw('TokenCache__KeyVaultSecretName')) return r.fail('TokenCache__KeyVaultUrl', 'is required with TokenCache__KeyVaultSecretName');
+  if (r.present('TokenCache__KeyVaultUrl')) return undefined;
+  if (r.present('TokenCache__KeyVaultSecretName')) {
+    return r.fail('TokenCache__KeyVaultUrl', `is missing, and TokenCache__KeyVaultSecretName needs it; set it to the vault's URL, such as ${KEY_VAULT_URL_EXAMPLE}`);
+  }
   return { kind: 'derivedFromSessionKeys' };
 }
 
 function readRedirectUris(r: SettingsReader): { redirectUri?: string; postLogoutRedirectUri?: string } {
-  const redirectUri = r.required('AzureAd__RedirectUri', absoluteHttpUrl, 'is required: the absolute URL of /api/redirect registered with the provider');
-  const postLogout = r.optional('AzureAd__PostLogoutRedirectUri', absoluteHttpUrl);
+  const example = 'http://localhost:7071/api/redirect';
+  const redirectUri = r.required('AzureAd__RedirectUri', urlSetting('https-or-loopback-http', example));
+  const postLogout = r.optional('AzureAd__PostLogoutRedirectUri', urlSetting('https-or-loopback-http', 'http://localhost:7071/api/'));
   // Back to the app's page at /api/ (functions/web.ts): under the Functions host, / is the host's own page.
   return { redirectUri, postLogoutRedirectUri: postLogout ?? (redirectUri ? `${new URL(redirectUri).origin}/api/` : undefined) };
 }
 
-/** Parses and validates every setting; throws one ConfigurationError naming each bad one. */
+/** Parses and validates every setting; throws one ConfigurationError naming every bad one. */
 export function loadConfig(settings: Settings): AppConfig {
   const r = new SettingsReader(settings);
   const authority = readAuthority(r);
@@ -393,11 +482,12 @@ export function loadConfig(settings: Settings): AppConfig {
   const session = readSession(r);
   const isLocalDevelopment = r.raw('AZURE_FUNCTIONS_ENVIRONMENT') === 'Development';
 
-  if (clientCredentials.length === 0 && r.problems.length === 0) {
-    r.fail('AzureAd__ClientCredentials__0__SourceType', 'is required: a confidential client needs a credential (ClientSecret, KeyVault or SignedAssertionFromManagedIdentity)');
+  const anyCredentialSetting = r.childNames('AzureAd__ClientCredentials__').length > 0 || r.present('AzureAd__ClientSecret');
+  if (clientCredentials.length === 0 && !anyCredentialSetting) {
+    r.fail('AzureAd__ClientCredentials__0__SourceType', `is missing, and a confidential client needs a credential; set it to ${SOURCE_TYPES} with that source's settings`);
   }
   if (r.problems.length > 0 || !authority || !clientId || !redirectUri || !postLogoutRedirectUri || !tokenCache || !session) {
-    throw new ConfigurationError(r.problems.length > 0 ? r.problems : [{ setting: 'AzureAd', message: 'is incomplete' }]);
+    throw new ConfigurationError(r.problems.length > 0 ? r.problems : [{ setting: 'AzureAd', message: 'is incomplete; see the settings table in the README' }]);
   }
   return {
     authority,

@@ -14,6 +14,7 @@ export const PROBLEM_CATALOGUE = {
   // Our own bugs: the log line names the error's type and code, the answer says nothing more.
   internal_error: { status: 500, title: 'Something went wrong' },
   configuration_invalid: { status: 503, title: 'The app is not configured correctly' },
+  not_ready: { status: 503, title: 'The app cannot sign anyone in yet' },
   not_found: { status: 404, title: 'Not found' },
   antiforgery_header_missing: { status: 403, title: 'The X-CSRF: 1 header is required' },
 

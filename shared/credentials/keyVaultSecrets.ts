@@ -1,13 +1,9 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { problems, type ProblemCode, type ProblemError } from '../problems';
+import { isLoopbackHost } from '../config';
 
 export interface KeyVaultClientOptions {
-  /**
-   * Skips the check that Key Vault's challenge names a resource matching the vault's host. Only
-   * for a vault on loopback (tests, the local stack): a real vault always passes the check.
-   */
-  readonly disableChallengeResourceVerification?: boolean;
   /** Retries of one read (network errors, 5xx, 429); defaults suit a read a user may be waiting on. */
   readonly retry?: { readonly maxRetries?: number; readonly retryDelayInMs?: number; readonly maxRetryDelayInMs?: number };
   /** Per attempt, so a vault that never answers cannot hold a request forever. */
@@ -61,6 +57,16 @@ function readFailure(error: unknown, ref: VaultSecretReference): ProblemError {
 }
 
 /**
+ * The SDK checks that Key Vault's 401 challenge names a resource matching the vault's host
+ * (`*.vault.azure.net`), so a token is never sent to a look-alike. A vault on a loopback host is
+ * a local emulator or test vault, whose challenge cannot name such a resource: the check is
+ * relaxed for those hosts only.
+ */
+export function relaxChallengeResourceCheck(vaultUrl: string): boolean {
+  return isLoopbackHost(new URL(vaultUrl).hostname);
+}
+
+/**
  * Reads secrets from Key Vault: one SecretClient per vault and process, created on first use,
  * authenticated with the app's Azure identity through Key Vault's challenge flow. Callers keep
  * what they read (Key Vault throttles at 4,000 GETs per 10 s per vault); `reads` counts calls.
@@ -91,7 +97,7 @@ export class KeyVaultSecrets {
     let client = this.clients.get(key);
     if (!client) {
       client = new SecretClient(key, this.credential(), {
-        disableChallengeResourceVerification: this.options.disableChallengeResourceVerification ?? false,
+        disableChallengeResourceVerification: relaxChallengeResourceCheck(key),
         retryOptions: { ...DEFAULT_RETRY, ...this.options.retry },
       });
       this.clients.set(key, client);

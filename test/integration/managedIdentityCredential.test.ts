@@ -55,7 +55,6 @@ beforeAll(async () => {
       // Key Vault is read with the same identity. The assertion's token source is left to the
       // production default (a ManagedIdentityCredential for ManagedIdentityClientId).
       azureCredential: () => new ManagedIdentityCredential({ clientId: identity.clientId }),
-      keyVault: { disableChallengeResourceVerification: true },
       log: (line) => logs.push(line),
     },
   });

@@ -10,14 +10,14 @@ export const VAULT_TOKEN = `vault-token-${randomBytes(8).toString('hex')}`;
 
 /**
  * Runtime options for a vault on loopback: the app's Azure identity is a fixed-token credential
- * the vault trusts, the challenge's resource check is off (the vault is 127.0.0.1, not
- * *.vault.azure.net), and a failed read is retried once, quickly.
+ * the vault trusts, the challenge's resource check is relaxed because the vault is on
+ * loopback (as for a local emulator), and a failed read is retried once, quickly.
  */
 export function vaultRuntimeOptions(log: (line: string) => void, extra: RuntimeOptions = {}): RuntimeOptions {
   const credential = staticTokenCredential(VAULT_TOKEN);
   return {
     azureCredential: () => credential,
-    keyVault: { disableChallengeResourceVerification: true, retry: { maxRetries: 1, retryDelayInMs: 20, maxRetryDelayInMs: 50 }, timeoutMs: 5000 },
+    keyVault: { retry: { maxRetries: 1, retryDelayInMs: 20, maxRetryDelayInMs: 50 }, timeoutMs: 5000 },
     log,
     ...extra,
   };
