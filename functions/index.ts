@@ -7,9 +7,12 @@ import { proxyFunction } from './proxy';
 import { logoutFunction } from './logout';
 import { healthFunction } from './health';
 import { webFunction } from './web';
+import { observeDependencies } from '../shared/observe';
 
 // Proxied answers are streamed, not buffered.
 app.setup({ enableHttpStream: true });
+// Latency of every outgoing call, for the request log lines.
+observeDependencies();
 
 // The page's catch-all route comes last: the host ranks it below every other route anyway.
 

@@ -1,7 +1,8 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { getRuntime } from '../shared/runtime';
 import { completeSignIn } from '../shared/auth/signIn';
-import { problems } from '../shared/problems';
+import { ProblemError, problems } from '../shared/problems';
+import { logEvent } from '../shared/log';
 import { handleErrors } from './http/handleErrors';
 import { redirect as redirectTo } from './http/responses';
 import { registerHttp } from './registration';
@@ -21,8 +22,14 @@ async function authorizationResponse(request: HttpRequest): Promise<URLSearchPar
 export async function redirect(request: HttpRequest): Promise<HttpResponseInit> {
   const runtime = await getRuntime();
   const params = await authorizationResponse(request);
-  const { location, cookies } = await completeSignIn(runtime, { code: params.get('code'), state: params.get('state'), error: params.get('error') }, request.headers.get('cookie'));
-  return redirectTo(location, cookies);
+  try {
+    const { location, cookies } = await completeSignIn(runtime, { code: params.get('code'), state: params.get('state'), error: params.get('error') }, request.headers.get('cookie'));
+    logEvent('sign_in', { outcome: 'success' });
+    return redirectTo(location, cookies);
+  } catch (error) {
+    logEvent('sign_in', { outcome: 'failed', code: error instanceof ProblemError ? error.code : 'internal_error' });
+    throw error;
+  }
 }
 
 export const redirectFunction = registerHttp('redirect', { route: 'redirect', methods: ['GET', 'POST'], authLevel: 'anonymous', handler: handleErrors(redirect) });

@@ -10,6 +10,7 @@ import { loadSessionKeysFromKeyVault, loadTokenCacheKeys, type KeyVaultSessionKe
 import { RowCipher } from './tokenCache/rowCipher';
 import { createCookieSealer, type CookieSealer } from './session/sealing';
 import { TokenCacheTable, createTableClient, type TableCallCounts } from './tokenCache/tableStore';
+import { nameDependencyOrigins } from './observe';
 
 /**
  * Everything a request needs that is worth keeping for the life of the process: the parsed
@@ -71,6 +72,7 @@ export function getRuntime(): Promise<Runtime> {
 
 async function buildRuntime(settings: Settings, options: RuntimeOptions): Promise<Runtime> {
   const config = loadConfig(settings);
+  nameDependencyOrigins(Object.fromEntries([[config.authority.url, 'provider'], ...[...config.downstreamApis.values()].map((api) => [api.baseUrl, 'api'])]));
   const log = options.log ?? ((line: string) => console.log(line));
   const warning = clientSecretWarning(config);
   if (warning) log(warning);

@@ -8,6 +8,7 @@ import { authorityFor } from './authority';
 import { createConfidentialClient } from './msalClient';
 import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
+import { logEvent, noteTokenOutcome } from '../log';
 
 export interface AccessTokenOutcome {
   readonly accessToken: string;
@@ -36,6 +37,8 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
     try {
       const result = await client.acquireTokenSilent({ account, scopes: [...scopes] });
       if (!result?.accessToken) throw signInRequired('interaction_required', loginUrl);
+      noteTokenOutcome(result.fromCache ? 'cache' : 'refreshed');
+      if (!result.fromCache) logEvent('refresh', { outcome: 'success' });
       return { accessToken: result.accessToken, refreshed: !result.fromCache };
     } catch (error) {
       if (error instanceof ProblemError) {
@@ -43,11 +46,24 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
         throw error;
       }
       if (isInteractionRequired(error)) {
+        noteTokenOutcome('interaction_required');
+        logEvent('consent_required', { code: msalErrorCode(error) });
         throw signInRequired('interaction_required', loginUrl);
       }
       const mapped = codeRedemptionProblem(error);
-      if (mapped.code === 'code_rejected') throw signInRequired('interaction_required', loginUrl);
+      if (mapped.code === 'code_rejected') {
+        noteTokenOutcome('interaction_required');
+        logEvent('refresh', { outcome: 'failed', code: msalErrorCode(error) });
+        throw signInRequired('interaction_required', loginUrl);
+      }
+      logEvent('refresh', { outcome: 'failed', code: mapped.code });
       throw mapped;
     }
   });
+}
+
+/** MSAL's error code (`invalid_grant`, `consent_required`): an identifier, never its message. */
+function msalErrorCode(error: unknown): string | undefined {
+  const code = (error as { errorCode?: unknown } | null)?.errorCode;
+  return typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
 }

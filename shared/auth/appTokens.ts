@@ -5,6 +5,7 @@ import { createConfidentialClient } from './msalClient';
 import { withCredentialRetry } from './credentialRetry';
 import { codeRedemptionProblem } from './msalErrors';
 import { problems } from '../problems';
+import { noteTokenOutcome } from '../log';
 
 /**
  * App-identity tokens (client credentials). They belong to no user, so one client per process
@@ -23,6 +24,7 @@ export async function acquireAppToken(runtime: Runtime, scopes: readonly string[
     try {
       const result = await entry.client.acquireTokenByClientCredential({ scopes: [...scopes] });
       if (!result?.accessToken) throw problems.provider_unavailable('The provider returned no access token.');
+      noteTokenOutcome('app_token');
       return result.accessToken;
     } catch (error) {
       throw codeRedemptionProblem(error);

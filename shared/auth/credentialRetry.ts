@@ -2,6 +2,7 @@ import type { Runtime } from '../runtime';
 import type { MsalClientCredential } from '../credentials/clientCredential';
 import { ProblemError } from '../problems';
 import { isClientCredentialRejected } from './msalErrors';
+import { logEvent } from '../log';
 
 function rejected(error: unknown): boolean {
   return isClientCredentialRejected(error) || (error instanceof ProblemError && error.code === 'client_credential_rejected');
@@ -19,6 +20,7 @@ export async function withCredentialRetry<T>(runtime: Runtime, call: (credential
   } catch (error) {
     if (!rejected(error)) throw error;
     runtime.log('the provider refused the client credential: reloading it once');
+    logEvent('credential_reload', { reason: 'credential_rejected' });
     const reloaded = await runtime.credentials.reload(first);
     return await call(reloaded);
   }

@@ -4,6 +4,7 @@ import { partitionKeyFor } from '../tokenCache/tableStore';
 import { clearedSessionCookie, type Session } from '../session/session';
 import type { ResponseCookie } from '../session/cookies';
 import { authorityFor } from './authority';
+import { logEvent } from '../log';
 
 /**
  * Signs the session's account out: its cache row goes (so every copy of the cookie loses its
@@ -13,6 +14,7 @@ import { authorityFor } from './authority';
 export async function signOut(runtime: Runtime, session: Session | undefined): Promise<{ location: string; cookies: ResponseCookie[] }> {
   const { config } = runtime;
   if (session) await runtime.tokenCache.delete(partitionKeyFor(session.homeAccountId));
+  logEvent('sign_out', { outcome: 'success', reason: session ? 'session' : 'no_session' });
   let location = config.postLogoutRedirectUri;
   try {
     const provider = await runtime.providers.get(authorityFor(config, session?.policy).url);
