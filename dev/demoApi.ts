@@ -7,6 +7,8 @@ export interface DemoApiOptions {
   tls: { certPem: string; keyPem: string };
   /** The provider's issuer; its discovery document names the JWKS. */
   issuer: string;
+  /** Token issuers accepted, when more than `issuer` (Microsoft-shaped authorities: one per tenant). */
+  issuers?: string[];
   /** Expected `aud`, e.g. `api://demo-api`. */
   audience: string;
   /** Short scope name the token's `scp` must hold, e.g. `Data.Read` (an app token's `roles` also qualify). */
@@ -134,7 +136,7 @@ export async function startDemoApi(options: DemoApiOptions): Promise<DemoApi> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(match[1]!, keys, {
-        issuer: options.issuer,
+        issuer: options.issuers ?? options.issuer,
         audience: options.audience,
         algorithms: ['RS256'],
         requiredClaims: ['exp', 'iat'],

@@ -8,6 +8,8 @@ import { findFreePort, startAzuriteTable, type AzuriteTable } from './azurite';
 import { createDevCertificates, trustCertificateAuthority } from './tls';
 import { startDevIdentityProvider, type DevApi, type DevClient, type DevIdentityProvider, type DevUser } from './idp';
 import { startDemoApi, type DemoApi } from './demoApi';
+import { GRAPH_RESOURCE, GRAPH_USER_READ, startGraphStandIn, type GraphStandIn } from './graphApi';
+import { acceptedIssuers, authoritySettings, type DevAuthorityShape } from './authorityShapes';
 
 /**
  * The local stack behind `npm start` (and the integration tests): the function app on the
@@ -30,7 +32,11 @@ export interface LocalStackOptions {
     readonly users?: DevUser[];
     readonly extraApis?: DevApi[];
     readonly client?: Partial<Pick<DevClient, 'clientSecret' | 'certificatePem' | 'federatedIssuer'>>;
+    /** Which authority shape the app is configured with (default: the provider's plain OIDC issuer). */
+    readonly authority?: DevAuthorityShape;
   };
+  /** Serve the Microsoft Graph stand-in and configure the `graph` API for it (needs the dev provider). */
+  readonly graph?: boolean;
   readonly runtime?: RuntimeOptions;
 }
 
@@ -41,6 +47,7 @@ export interface LocalStack {
   readonly host: LocalFunctionsHost;
   readonly idp?: DevIdentityProvider;
   readonly demoApi?: DemoApi;
+  readonly graph?: GraphStandIn;
   readonly azurite?: AzuriteTable;
   readonly devClient?: { readonly clientId: string; readonly clientSecret: string };
   close(): Promise<void>;
@@ -79,6 +86,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const appUrl = `http://localhost:${port}`;
     let idp: DevIdentityProvider | undefined;
     let demoApi: DemoApi | undefined;
+    let graph: GraphStandIn | undefined;
     let azurite: AzuriteTable | undefined;
     let devClient: LocalStack['devClient'];
     let generatedSecret = false;
@@ -100,14 +108,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       idp = await startDevIdentityProvider({
         tls,
         clients: [client],
-        apis: [{ audience: DEMO_API_AUDIENCE, scopes: [DEMO_API_SCOPE] }, ...(options.idp?.extraApis ?? [])],
+        apis: [
+          { audience: DEMO_API_AUDIENCE, scopes: [DEMO_API_SCOPE] },
+          { audience: GRAPH_RESOURCE, scopes: [`${GRAPH_RESOURCE}/${GRAPH_USER_READ}`] },
+          ...(options.idp?.extraApis ?? []),
+        ],
         consentRequired: options.idp?.consentRequired,
         accessTokenLifetimeSeconds: options.idp?.accessTokenLifetimeSeconds,
         users: options.idp?.users,
       });
       closers.push(() => idp!.close());
       devClient = { clientId: DEV_CLIENT_ID, clientSecret };
-      Object.assign(settings, { AzureAd__Authority: idp.issuer, AzureAd__ClientId: DEV_CLIENT_ID });
+      Object.assign(settings, authoritySettings(idp.issuer, options.idp?.authority), { AzureAd__ClientId: DEV_CLIENT_ID });
+      const issuers = acceptedIssuers(idp.issuer, options.idp?.users);
       // Credentials the settings name (Key Vault, managed identity) are kept; otherwise the generated secret.
       if (!hasPrefix(settings, 'AzureAd__ClientCredentials__') && !has(settings, 'AzureAd__ClientSecret')) {
         Object.assign(settings, { AzureAd__ClientCredentials__0__SourceType: 'ClientSecret', AzureAd__ClientCredentials__0__ClientSecret: clientSecret });
@@ -115,10 +128,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
       embedded.push(`dev OpenID provider at ${idp.issuer}`);
       if (wantsApi) {
-        demoApi = await startDemoApi({ tls, issuer: idp.issuer, audience: DEMO_API_AUDIENCE, requiredScope: 'Data.Read' });
+        demoApi = await startDemoApi({ tls, issuer: idp.issuer, issuers, audience: DEMO_API_AUDIENCE, requiredScope: 'Data.Read' });
         closers.push(() => demoApi!.close());
         Object.assign(settings, { DownstreamApis__demo__BaseUrl: demoApi.url, DownstreamApis__demo__Scopes: DEMO_API_SCOPE });
         embedded.push(`demo API at ${demoApi.url}`);
+      }
+      if (options.graph) {
+        graph = await startGraphStandIn({ tls, jwksUri: `${idp.issuer}/jwks`, issuers });
+        closers.push(() => graph!.close());
+        settings['DownstreamApis__graph__BaseUrl'] ??= graph.baseUrl;
+        settings['DownstreamApis__graph__Scopes'] ??= GRAPH_USER_READ;
+        embedded.push(`Microsoft Graph stand-in at ${graph.baseUrl}`);
       }
     }
     settings['AzureAd__RedirectUri'] ??= `${appUrl}/api/redirect`;
@@ -146,7 +166,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await getRuntime(); // fails here, naming the setting, when the configuration is invalid
     const host = await startLocalFunctionsHost({ functions: httpFunctions, port, hostname: '127.0.0.1', log, rootRedirect: '/api/' });
     closers.push(() => host.close());
-    return { appUrl, settings, embedded, host, idp, demoApi, azurite, devClient, close };
+    return { appUrl, settings, embedded, host, idp, demoApi, graph, azurite, devClient, close };
   } catch (error) {
     await close();
     throw error;

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { processSettings, type Settings } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { startLocalStack } from './stack';
-import { DEFAULT_USERS } from './idp';
+import { MULTI_TENANT_USERS } from './idp';
+import { DEV_AUTHORITY_SHAPES, type DevAuthorityShape } from './authorityShapes';
 import { exitUnlessNodeSupported } from './nodeVersion';
 import { describeConfigurationError } from './configurationMessage';
 
@@ -12,7 +13,9 @@ import { describeConfigurationError } from './configurationMessage';
  * of the environment and of local.settings.json "Values" (the environment wins), and an
  * embedded default for every part they leave out. The demo page is at /api/ (/ redirects there).
  * DEV_IDP_CONSENT_REQUIRED=true makes the dev provider ask for consent per API, to see
- * incremental consent at work.
+ * incremental consent at work. DEV_AUTHORITY (oidc, tenant, organizations, common, b2c) picks
+ * the authority shape the app uses against the dev provider; DEV_GRAPH=false leaves out the
+ * Microsoft Graph stand-in.
  */
 function localSettingsFile(): Settings {
   if (!existsSync('local.settings.json')) return {};
@@ -35,11 +38,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const consentRequired = /^(1|true)$/i.test(settings['DEV_IDP_CONSENT_REQUIRED'] ?? '');
-  const stack = await startLocalStack({ settings, port, idp: { consentRequired } });
+  const authority = (settings['DEV_AUTHORITY'] ?? 'oidc') as DevAuthorityShape;
+  if (!DEV_AUTHORITY_SHAPES.includes(authority)) {
+    console.error(`DEV_AUTHORITY must be one of ${DEV_AUTHORITY_SHAPES.join(', ')}`);
+    process.exit(1);
+  }
+  const graph = !/^(0|false)$/i.test(settings['DEV_GRAPH'] ?? '');
+  const stack = await startLocalStack({ settings, port, graph, idp: { consentRequired, authority, users: [...MULTI_TENANT_USERS] } });
   console.log('');
   for (const line of stack.embedded) console.log(`  embedded: ${line}`);
   if (stack.idp) {
-    const users = DEFAULT_USERS.map((u) => `${u.username} / ${u.password}`).join(', ');
+    const users = MULTI_TENANT_USERS.map((u) => `${u.username} / ${u.password}`).join(', ');
     console.log(`  demo users: ${users}`);
     if (consentRequired) console.log('  the dev provider asks for consent per API (DEV_IDP_CONSENT_REQUIRED)');
   }

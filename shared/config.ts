@@ -68,6 +68,8 @@ export interface AppConfig {
   readonly session: { readonly keySource: SessionKeySource } & SessionLifetimes;
   /** True when the app runs under the local stack (`npm start`), where a plain client secret is fine. */
   readonly isLocalDevelopment: boolean;
+  /** `AzureAd__AllowedTenants`, lower-cased: when set, only users whose ID token `tid` is listed may sign in. */
+  readonly allowedTenants?: readonly string[];
 }
 
 export const OIDC_SCOPES = ['openid', 'profile', 'offline_access'] as const;
@@ -81,6 +83,12 @@ const MICROSOFT_AUTHORITY_HOSTS = [
   'login.microsoft.com',
   'sts.windows.net',
 ];
+/** Microsoft.Identity.Web's `MicrosoftGraph` default: a `graph` API needs only its scopes. */
+export const GRAPH_API_NAME = 'graph';
+export const GRAPH_DEFAULT_BASE_URL = 'https://graph.microsoft.com/v1.0';
+/** Entra External ID (customer tenants): `https://<tenant>.ciamlogin.com/<tenant-id>/v2.0`. */
+const EXTERNAL_ID_HOST_SUFFIX = '.ciamlogin.com';
+const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A value copied from local.settings.example.json and never filled in: `<your-tenant-id>`, `{client-id}`, `your-...`. */
 const PLACEHOLDER = /<[^<>]*>|^\{[^{}]*\}$|^(your|replace|change)[-_ ]?(me|.*id|.*secret|.*key)?$|^(todo|tbd|xxx+)$/i;
@@ -205,7 +213,8 @@ function splitList(value: string | undefined, separator: RegExp = /[\s,]+/): str
 }
 
 function isMicrosoftHost(host: string): boolean {
-  return MICROSOFT_AUTHORITY_HOSTS.includes(host.toLowerCase());
+  const name = host.toLowerCase();
+  return MICROSOFT_AUTHORITY_HOSTS.includes(name) || name.endsWith(EXTERNAL_ID_HOST_SUFFIX);
 }
 
 function withTrailingSlash(url: string): string {
@@ -249,8 +258,10 @@ function readAuthority(r: SettingsReader): AuthorityConfig | undefined {
     const url = new URL(authority);
     const trimmed = authority.replace(/\/+$/, '');
     if (isMicrosoftHost(url.hostname)) {
-      const tenant = url.pathname.split('/').filter(Boolean)[0];
+      // External ID's authority may leave the tenant out (https://contoso.ciamlogin.com/): its subdomain names it.
+      const tenant = url.pathname.split('/').filter(Boolean)[0] ?? (url.hostname.toLowerCase().endsWith(EXTERNAL_ID_HOST_SUFFIX) ? `${url.hostname.split('.')[0]}.onmicrosoft.com` : undefined);
       if (!tenant) return r.fail('AzureAd__Authority', `has no tenant in its path; set it to one such as ${AUTHORITY_EXAMPLE}`);
+      if (!url.pathname.split('/').filter(Boolean)[0]) return { kind: 'entra', url: `${trimmed}/${tenant}`, knownAuthorities: [url.host], tenantId: tenant };
       return { kind: 'entra', url: trimmed.replace(/\/v2\.0$/, ''), knownAuthorities: [url.host], tenantId: tenant };
     }
     return { kind: 'oidc', url: trimmed, knownAuthorities: [url.host] };
@@ -318,7 +329,10 @@ function readDownstreamApis(r: SettingsReader): Map<string, DownstreamApiConfig>
       r.fail(`${prefix}BaseUrl`, 'has an API name the proxy route cannot carry; name the API with 1 to 64 letters, digits, "-" or "_", such as DownstreamApis__graph__BaseUrl');
       continue;
     }
-    const baseUrl = r.required(`${prefix}BaseUrl`, urlSetting('https-or-loopback-http', 'https://graph.microsoft.com/v1.0/'), `is missing; set it to the API's base URL, such as https://graph.microsoft.com/v1.0/`);
+    const isGraphDefault = name.toLowerCase() === GRAPH_API_NAME && !r.raw(`${prefix}BaseUrl`);
+    const baseUrl = isGraphDefault
+      ? GRAPH_DEFAULT_BASE_URL
+      : r.required(`${prefix}BaseUrl`, urlSetting('https-or-loopback-http', 'https://graph.microsoft.com/v1.0/'), `is missing; set it to the API's base URL, such as https://graph.microsoft.com/v1.0/`);
     const scopesPresent = r.present(`${prefix}Scopes`);
     const scopes = splitList(r.raw(`${prefix}Scopes`));
     const requestAppToken = (r.optional(`${prefix}RequestAppToken`, booleanSetting) ?? 'false').toLowerCase() === 'true';
@@ -481,6 +495,7 @@ export function loadConfig(settings: Settings): AppConfig {
   const tokenCache = tokenCacheTable && encryption ? { ...tokenCacheTable, encryption } : undefined;
   const session = readSession(r);
   const isLocalDevelopment = r.raw('AZURE_FUNCTIONS_ENVIRONMENT') === 'Development';
+  const allowedTenants = readAllowedTenants(r);
 
   const anyCredentialSetting = r.childNames('AzureAd__ClientCredentials__').length > 0 || r.present('AzureAd__ClientSecret');
   if (clientCredentials.length === 0 && !anyCredentialSetting) {
@@ -500,7 +515,16 @@ export function loadConfig(settings: Settings): AppConfig {
     tokenCache,
     session,
     isLocalDevelopment,
+    ...(allowedTenants ? { allowedTenants } : {}),
   };
+}
+
+function readAllowedTenants(r: SettingsReader): string[] | undefined {
+  const raw = r.raw('AzureAd__AllowedTenants');
+  if (raw === undefined) return undefined;
+  const tenants = splitList(raw).map((t) => t.toLowerCase());
+  if (tenants.some((t) => !TENANT_ID.test(t))) return r.fail('AzureAd__AllowedTenants', 'lists something that is not a tenant id; list tenant ids (GUIDs) separated by commas or spaces, such as 6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f');
+  return tenants;
 }
 
 /** The process environment: the only place settings come from in the Functions host. */

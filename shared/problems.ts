@@ -40,6 +40,7 @@ export const PROBLEM_CATALOGUE = {
   code_missing: { status: 400, title: 'The sign-in response carries no code' },
   code_rejected: { status: 400, title: 'The identity provider refused the sign-in code' },
   id_token_invalid: { status: 401, title: 'The sign-in could not be verified' },
+  tenant_not_allowed: { status: 403, title: 'Your organization cannot use this app' },
   provider_unavailable: { status: 502, title: 'The identity provider could not be reached' },
 
   // The app's client credential.

@@ -147,6 +147,7 @@ function clearSignedIn(): void {
   el('apis').replaceChildren();
   el('claims').replaceChildren();
   el('result').hidden = true;
+  clearGraph();
   hideConsent();
 }
 
@@ -167,6 +168,8 @@ function renderSignedIn(me: Me): void {
   setTime(el<HTMLTimeElement>('session-expires'), me.session.expiresAt, true);
   logoutUrl = me.logoutUrl;
   renderApis(me.apis);
+  const graph = me.apis.find((api) => api.name.toLowerCase() === 'graph');
+  if (graph) void renderGraph(graph);
   el('claims').replaceChildren(...Object.entries(me.claims).map(([claim, value]) => node('tr', {}, node('td', { textContent: claim }), node('td', { textContent: claimText(claim, value) }))));
   showView('signed-in');
 }
@@ -196,6 +199,55 @@ function apiForm(api: ApiLink, index: number): HTMLFormElement {
     void callApi(api, input.value).finally(() => (button.disabled = false));
   });
   return form;
+}
+
+// --- Microsoft Graph profile -----------------------------------------------------------
+
+let photoUrl: string | undefined;
+
+function clearGraph(): void {
+  el('graph').hidden = true;
+  el('graph-profile').replaceChildren();
+  el('graph-note').hidden = true;
+  const photo = el<HTMLImageElement>('graph-photo');
+  photo.hidden = true;
+  photo.removeAttribute('src');
+  if (photoUrl) URL.revokeObjectURL(photoUrl);
+  photoUrl = undefined;
+}
+
+/** The user's Graph profile and photo through the proxy (`/me`, `/me/photo/$value`), when a `graph` API is configured. */
+async function renderGraph(api: ApiLink): Promise<void> {
+  let profile: Answer;
+  try {
+    profile = await call(`${api.proxyUrl}me`, { 'X-CSRF': '1' });
+  } catch {
+    return;
+  }
+  el('graph').hidden = false;
+  const body = asProblem(profile.body) as Record<string, unknown> | undefined;
+  if (!profile.ok || !body) {
+    const note = el('graph-note');
+    note.textContent = profile.status === 401 ? 'Call graph below to give consent for Microsoft Graph.' : describeProblem(profile);
+    note.hidden = false;
+    return;
+  }
+  const facts: [string, unknown][] = [['Name', body['displayName']], ['Sign-in name', body['userPrincipalName']], ['Job title', body['jobTitle']], ['Office', body['officeLocation']]];
+  el('graph-profile').replaceChildren(
+    ...facts.filter(([, value]) => typeof value === 'string' && value !== '').map(([label, value]) => node('div', {}, node('dt', { textContent: label }), node('dd', { textContent: String(value) }))),
+  );
+  try {
+    const response = await fetch(`${api.proxyUrl}me/photo/$value`, { credentials: 'same-origin', cache: 'no-store', headers: { 'X-CSRF': '1' } });
+    const type = response.headers.get('content-type') ?? '';
+    // Raster images only: an SVG could carry script.
+    if (!response.ok || !/^image\/(png|jpeg|gif|webp)\b/.test(type)) return;
+    photoUrl = URL.createObjectURL(await response.blob());
+    const photo = el<HTMLImageElement>('graph-photo');
+    photo.src = photoUrl;
+    photo.hidden = false;
+  } catch {
+    /* no photo */
+  }
 }
 
 async function callApi(api: ApiLink, path: string): Promise<void> {

@@ -6,6 +6,8 @@ import { CODE_LIFETIME_MS, SESSION_COOKIE, type ProviderState, type ResponseMode
 import { randomId, sameSecret } from './store';
 import { findUser } from './users';
 import type { DevUser } from './types';
+import { dialectOf } from './dialect';
+import { b2cCancelled, b2cForgotPassword, tenantRefusal } from './microsoftErrors';
 
 const PROMPTS = ['none', 'login', 'consent', 'select_account'];
 
@@ -161,12 +163,12 @@ export async function handleAuthorize(state: ProviderState, req: IncomingMessage
       throw new AuthorizeError('invalid_request', `AADSTS900350: response_mode '${mode}' is not supported.`);
     }
     const validated = validateRequest(state, params);
-    const transaction: Transaction = { id: randomId(24), clientId: client.clientId, ...target, ...validated };
+    const transaction: Transaction = { id: randomId(24), clientId: client.clientId, ...target, ...validated, dialect: dialectOf(req, state.issuer) };
     const prompt = params.get('prompt');
     const existing = currentSession(state, req);
     const user = existing ? state.userBySub(existing.session.sub) : undefined;
     const hintMatches = !transaction.loginHint || user?.username.toLowerCase() === transaction.loginHint.toLowerCase();
-    const reuse = existing && user && hintMatches && (prompt === undefined || prompt === 'none');
+    const reuse = existing && user && hintMatches && (prompt === undefined || prompt === 'none') && !tenantRefusal(transaction.dialect, user);
 
     if (prompt === 'none') {
       if (!reuse) throw new AuthorizeError('login_required', 'AADSTS50058: A silent sign-in request was sent but no user is signed in.');
@@ -201,13 +203,24 @@ export async function handleLogin(state: ProviderState, req: IncomingMessage, re
   }
   if (params.has('cancel')) {
     state.transactions.delete(transactionId);
-    answer(res, transaction, { error: 'access_denied', error_description: 'AADSTS65004: User declined to consent to access the app.' });
+    answer(res, transaction, b2cCancelled(transaction.dialect) ?? { error: 'access_denied', error_description: 'AADSTS65004: User declined to consent to access the app.' });
+    return;
+  }
+  const forgot = params.has('forgot') ? b2cForgotPassword(transaction.dialect) : undefined;
+  if (forgot) {
+    state.transactions.delete(transactionId);
+    answer(res, transaction, forgot);
     return;
   }
   const username = params.get('username') ?? '';
   const user = findUser(state.users, username);
   if (!user || !sameSecret(params.get('password') ?? '', user.password)) {
     showLogin(state, res, transaction, username, 'Your username or password is incorrect.');
+    return;
+  }
+  const refusal = tenantRefusal(transaction.dialect, user);
+  if (refusal) {
+    showLogin(state, res, transaction, username, refusal);
     return;
   }
   state.transactions.delete(transactionId);

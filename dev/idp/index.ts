@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { handleAuthorize, handleLogin } from './authorize';
+import { dialectOf, parseDialect, setDialect, type Dialect } from './dialect';
 import { HttpError, sendJson } from './http';
 import { SigningKeys } from './keys';
 import { handleLogout } from './logout';
@@ -13,19 +14,20 @@ import type { DevIdentityProvider, DevIdentityProviderOptions, DevIdpEndpoint } 
 
 export type * from './types';
 export { DEFAULT_USERS, DEV_TENANT_ID } from './users';
+export { MULTI_TENANT } from './dialect';
 
-function discoveryDocument(state: ProviderState): Record<string, unknown> {
+function discoveryDocument(state: ProviderState, dialect: Dialect): Record<string, unknown> {
   const { issuer } = state;
   return {
-    issuer,
-    authorization_endpoint: `${issuer}/authorize`,
-    token_endpoint: state.tokenEndpoint,
-    jwks_uri: `${issuer}/jwks`,
+    issuer: dialect.metadataIssuer,
+    authorization_endpoint: dialect.endpoints.authorize,
+    token_endpoint: dialect.endpoints.token,
+    jwks_uri: dialect.endpoints.jwks,
     userinfo_endpoint: `${issuer}/userinfo`,
-    end_session_endpoint: `${issuer}/logout`,
+    end_session_endpoint: dialect.endpoints.logout,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
-    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     code_challenge_methods_supported: ['S256'],
@@ -59,7 +61,7 @@ const ROUTES: Record<string, { endpoint: DevIdpEndpoint; methods: string[]; hand
   '/.well-known/openid-configuration': {
     endpoint: 'discovery',
     methods: ['GET'],
-    handler: (state, _req, res) => sendJson(res, 200, discoveryDocument(state), { 'cache-control': 'no-cache' }),
+    handler: (state, req, res) => sendJson(res, 200, discoveryDocument(state, dialectOf(req, state.issuer)), { 'cache-control': 'no-cache' }),
   },
   '/jwks': { endpoint: 'jwks', methods: ['GET'], handler: (state, _req, res) => sendJson(res, 200, state.tokens.keys.jwks(), { 'cache-control': 'no-cache' }) },
   '/authorize': { endpoint: 'authorize', methods: ['GET', 'POST'], handler: handleAuthorize },
@@ -71,7 +73,10 @@ const ROUTES: Record<string, { endpoint: DevIdpEndpoint; methods: string[]; hand
 
 async function route(state: ProviderState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', state.issuer);
-  const entry = Object.hasOwn(ROUTES, url.pathname) ? ROUTES[url.pathname] : undefined;
+  // Microsoft's authority paths (tenant, B2C policy) map onto the same endpoints.
+  const { route: path, dialect } = parseDialect(state.issuer, url.pathname);
+  setDialect(req, dialect);
+  const entry = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
   state.stats.requests[entry?.endpoint ?? 'other'] += 1;
   if (!entry) {
     sendJson(res, 404, { error: 'not_found' });
@@ -128,3 +133,4 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
       }),
   };
 }
+export { FABRIKAM_TENANT_ID, FABRIKAM_USER, GUEST_USER, MULTI_TENANT_USERS } from './tenantUsers';

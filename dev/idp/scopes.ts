@@ -25,14 +25,18 @@ function findApi(apis: readonly DevApi[], scope: string): DevApi | undefined {
   return apis.find((api) => scope.startsWith(`${api.audience}/`));
 }
 
-/** Unknown scopes are refused, as Entra does (AADSTS70011). */
+export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
+
+/** Unknown scopes are refused, as Entra does (AADSTS70011). A bare scope (`User.Read`) is Microsoft Graph's, as in Entra. */
 export function resolveScopes(requested: readonly string[], apis: readonly DevApi[]): ResolvedScopes {
   const resolved: ResolvedScopes = { oidc: [], resources: [] };
-  for (const scope of requested) {
-    if (OIDC_SCOPES.includes(scope)) {
-      resolved.oidc.push(scope);
+  const hasGraph = apis.some((api) => api.audience === GRAPH_AUDIENCE);
+  for (const given of requested) {
+    if (OIDC_SCOPES.includes(given)) {
+      resolved.oidc.push(given);
       continue;
     }
+    const scope = hasGraph && !given.includes('/') ? `${GRAPH_AUDIENCE}/${given}` : given;
     const api = findApi(apis, scope);
     const isDefault = api !== undefined && scope === `${api.audience}/.default`;
     if (!api || (!isDefault && !api.scopes.includes(scope))) {

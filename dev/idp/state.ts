@@ -1,4 +1,5 @@
 import { SigningKeys } from './keys';
+import type { Dialect } from './dialect';
 import { ExpiringMap } from './store';
 import type { TokenSettings } from './tokens';
 import { DEFAULT_USERS } from './users';
@@ -25,6 +26,8 @@ export interface Transaction {
   codeChallenge: string;
   scopes: string[];
   loginHint?: string;
+  /** The authority path it came in (tenant, B2C policy). */
+  dialect?: Dialect;
 }
 
 export interface AuthorizationCode {

@@ -3,9 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticateClient } from './clientAuth';
 import { OAuthError, invalidGrant, invalidRequest, sendOAuthError } from './errors';
 import { HttpError, readParams, sendJson } from './http';
-import { ScopeError, resolveScopes, shortScopeName, splitScopes, type ResolvedScopes } from './scopes';
+import { GRAPH_AUDIENCE, ScopeError, resolveScopes, shortScopeName, splitScopes, type ResolvedScopes } from './scopes';
 import { randomId } from './store';
-import { clientInfo, issueAccessToken, issueIdToken } from './tokens';
+import { clientInfo, issueAccessToken, issueIdToken, type TokenSettings } from './tokens';
+import { dialectOf, type Dialect } from './dialect';
 import type { ProviderState, RefreshGrant } from './state';
 import { DEV_TENANT_ID, servicePrincipalId } from './users';
 import type { DevApi, DevClient, DevIdpGrant, DevUser } from './types';
@@ -47,10 +48,23 @@ interface UserTokenInput {
   sid: string;
   authTime: number;
   refresh: RefreshGrant;
+  dialect: Dialect;
+}
+
+/** Token settings with the issuer of the authority the request came to, for the user's (or app's) tenant. */
+export function tokensFor(state: ProviderState, dialect: Dialect, tid: string): TokenSettings {
+  return { ...state.tokens, issuer: dialect.issuerFor(tid) };
+}
+
+/** Claims a B2C user flow adds: which policy issued the token. */
+export function dialectClaims(dialect: Dialect): Record<string, unknown> | undefined {
+  return dialect.policy ? { tfp: dialect.policy, acr: dialect.policy.toLowerCase() } : undefined;
 }
 
 async function issueUserTokens(state: ProviderState, input: UserTokenInput): Promise<TokenResponse> {
-  const { client, user, scopes, resource } = input;
+  const { client, user, scopes, resource, dialect } = input;
+  const tokens = tokensFor(state, dialect, user.tid);
+  const extra = dialectClaims(dialect);
   let audience: string;
   let scopeStrings: string[];
   let scp: string[];
@@ -64,11 +78,12 @@ async function issueUserTokens(state: ProviderState, input: UserTokenInput): Pro
     audience = client.clientId;
     scp = scopeStrings;
   }
-  const access = await issueAccessToken(state.tokens, { audience, clientId: client.clientId, user, scp });
+  const access = await issueAccessToken(tokens, { audience, clientId: client.clientId, user, scp, extra });
   state.stats.issued.accessTokens += 1;
   const response: TokenResponse = {
     token_type: 'Bearer',
-    scope: scopeStrings.join(' '),
+    // Entra names Microsoft Graph's scopes without the resource (`User.Read`).
+    scope: (resource?.api.audience === GRAPH_AUDIENCE ? scp : scopeStrings).join(' '),
     expires_in: access.expiresIn,
     ext_expires_in: access.expiresIn,
     access_token: access.token,
@@ -80,8 +95,8 @@ async function issueUserTokens(state: ProviderState, input: UserTokenInput): Pro
     response.refresh_token = refreshToken;
   }
   if (scopes.oidc.includes('openid')) {
-    const idTokenInput = { user, clientId: client.clientId, nonce: input.nonce, sid: input.sid, authTime: input.authTime };
-    response.id_token = await issueIdToken(state.tokens, idTokenInput, state.takeIdTokenOverride());
+    const idTokenInput = { user, clientId: client.clientId, nonce: input.nonce, sid: input.sid, authTime: input.authTime, extra };
+    response.id_token = await issueIdToken(tokens, idTokenInput, state.takeIdTokenOverride());
     state.stats.issued.idTokens += 1;
   }
   response.client_info = clientInfo(user);
@@ -93,7 +108,7 @@ function pkceMatches(verifier: string | undefined, challenge: string): boolean {
   return createHash('sha256').update(verifier).digest('base64url') === challenge;
 }
 
-async function authorizationCodeGrant(state: ProviderState, client: DevClient, params: Map<string, string>): Promise<TokenResponse> {
+async function authorizationCodeGrant(state: ProviderState, client: DevClient, params: Map<string, string>, dialect: Dialect): Promise<TokenResponse> {
   const codeValue = params.get('code');
   if (!codeValue) throw invalidRequest("AADSTS900144: The request body must contain the following parameter: 'code'.");
   const code = state.codes.get(codeValue);
@@ -120,10 +135,11 @@ async function authorizationCodeGrant(state: ProviderState, client: DevClient, p
     sid: code.sid,
     authTime: code.authTime,
     refresh: { clientId: client.clientId, sub: user.sub, sid: code.sid, authTime: code.authTime, scopes: code.scopes, revoked: false },
+    dialect,
   });
 }
 
-async function refreshTokenGrant(state: ProviderState, client: DevClient, params: Map<string, string>): Promise<TokenResponse> {
+async function refreshTokenGrant(state: ProviderState, client: DevClient, params: Map<string, string>, dialect: Dialect): Promise<TokenResponse> {
   const token = params.get('refresh_token');
   if (!token) throw invalidRequest("AADSTS900144: The request body must contain the following parameter: 'refresh_token'.");
   const grant = state.refreshTokens.get(token);
@@ -149,6 +165,7 @@ async function refreshTokenGrant(state: ProviderState, client: DevClient, params
     sid: grant.sid,
     authTime: grant.authTime,
     refresh: { ...grant },
+    dialect,
   });
 }
 
@@ -156,7 +173,7 @@ function appRoles(api: DevApi): string[] {
   return api.appRoles ?? api.scopes.map((scope) => shortScopeName(api, scope));
 }
 
-async function clientCredentialsGrant(state: ProviderState, client: DevClient, params: Map<string, string>): Promise<TokenResponse> {
+async function clientCredentialsGrant(state: ProviderState, client: DevClient, params: Map<string, string>, dialect: Dialect): Promise<TokenResponse> {
   const requested = splitScopes(params.get('scope'));
   const scopes = resolve(requested, state);
   const resource = scopes.resources[0];
@@ -168,7 +185,7 @@ async function clientCredentialsGrant(state: ProviderState, client: DevClient, p
     );
   }
   const app = { oid: servicePrincipalId(client.clientId), tid: DEV_TENANT_ID, displayName: client.displayName ?? client.clientId };
-  const access = await issueAccessToken(state.tokens, {
+  const access = await issueAccessToken(tokensFor(state, dialect, app.tid), {
     audience: resource.api.audience,
     clientId: client.clientId,
     roles: appRoles(resource.api),
@@ -210,7 +227,7 @@ export async function handleToken(state: ProviderState, req: IncomingMessage, re
     if (!isKnownGrant(grantType)) {
       throw new OAuthError(400, 'unsupported_grant_type', `AADSTS70003: The app requested an unsupported grant type '${grantType}'.`);
     }
-    sendJson(res, 200, await GRANTS[grantType](state, client, params));
+    sendJson(res, 200, await GRANTS[grantType](state, client, params, dialectOf(req, state.issuer)));
   } catch (err) {
     if (err instanceof OAuthError) sendOAuthError(res, err);
     else throw err;

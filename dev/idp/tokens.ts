@@ -25,6 +25,8 @@ export interface IdTokenInput {
   authTime?: number;
   /** The provider's public session id, for logout correlation. */
   sid?: string;
+  /** Claims of the authority's kind (B2C's `tfp`), added as they are. */
+  extra?: Record<string, unknown>;
 }
 
 export async function issueIdToken(settings: TokenSettings, input: IdTokenInput, override?: IdTokenOverride): Promise<string> {
@@ -50,6 +52,7 @@ export async function issueIdToken(settings: TokenSettings, input: IdTokenInput,
   if (nonce !== undefined && nonce !== null) payload.nonce = nonce;
   if (input.authTime !== undefined) payload.auth_time = input.authTime;
   if (input.sid !== undefined) payload.sid = input.sid;
+  Object.assign(payload, input.extra);
 
   if (override?.alg === 'none') return new UnsecuredJWT(payload).encode();
   if (override?.signWithForeignKey) return sign(payload, await createSigningKey(), settings.keys.current.kid);
@@ -67,6 +70,7 @@ export interface AccessTokenInput {
   roles?: string[];
   /** The calling app's service principal, for app tokens. */
   app?: { oid: string; tid: string; displayName: string };
+  extra?: Record<string, unknown>;
 }
 
 export async function issueAccessToken(settings: TokenSettings, input: AccessTokenInput): Promise<{ token: string; expiresIn: number }> {
@@ -99,10 +103,10 @@ export async function issueAccessToken(settings: TokenSettings, input: AccessTok
         idtyp: 'app',
         roles: input.roles ?? [],
       };
-  return { token: await sign({ ...common, ...claims }, settings.keys.current), expiresIn };
+  return { token: await sign({ ...common, ...claims, ...input.extra }, settings.keys.current), expiresIn };
 }
 
-/** MSAL builds the home account id `uid.utid` from this. */
+/** MSAL builds the home account id `uid.utid` from this: a guest's home tenant, not the tenant signed in to. */
 export function clientInfo(user: DevUser): string {
-  return Buffer.from(JSON.stringify({ uid: user.oid, utid: user.tid })).toString('base64url');
+  return Buffer.from(JSON.stringify({ uid: user.home?.oid ?? user.oid, utid: user.home?.tid ?? user.tid })).toString('base64url');
 }

@@ -13,6 +13,8 @@ export interface DevUser {
   username: string;
   email?: string;
   password: string;
+  /** A guest: the account's home tenant and object id there (client_info); `oid`/`tid` are the guest's in this tenant. */
+  home?: { oid: string; tid: string };
 }
 
 /** A workload identity another issuer vouches for (federated credential, as Entra's managed identity). */

@@ -96,6 +96,18 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
   return { location, cookie: await authRequestCookie(runtime.sealer, request) };
 }
 
+/**
+ * `AzureAd__AllowedTenants`: the ID token's `tid` (the tenant signed in to, a guest's host
+ * tenant included) must be listed, whatever the authority. Checked before any row is written.
+ */
+export function requireAllowedTenant(allowed: readonly string[] | undefined, tid: unknown): void {
+  if (!allowed) return;
+  if (typeof tid === 'string' && allowed.includes(tid.toLowerCase())) return;
+  throw problems.tenant_not_allowed('Accounts of your organization (tenant) are not allowed to sign in here. Sign in with an account of an allowed organization.', {
+    loginUrl: '/api/login?prompt=select_account&returnUrl=%2Fapi%2F',
+  });
+}
+
 /** The provider's answer at /api/redirect, from the query (GET) or the posted form. */
 export interface AuthorizationResponse {
   readonly code?: string | null;
@@ -135,6 +147,7 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
       }
     });
     const claims = await validateIdToken(result.idToken, provider, config.clientId, pending.nonce);
+    requireAllowedTenant(config.allowedTenants, claims.tid);
     const homeAccountId = result.account?.homeAccountId;
     if (!homeAccountId) throw problems.id_token_invalid('The provider returned no account.');
 
