@@ -94,7 +94,7 @@ export async function startAzuriteTable(options: AzuriteTableOptions = {}): Prom
   const stop = (): Promise<void> => stopChild(child).finally(detach);
 
   try {
-    await waitForPort(child, port, announced, options.startTimeoutMs ?? 15000);
+    await waitForPort(child, port, announced, options.startTimeoutMs ?? 60000);
   } catch (err) {
     await stop();
     const tail = stderr.trim();
