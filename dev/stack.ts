@@ -101,6 +101,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         clientSecret: randomBytes(24).toString('base64url'),
         redirectUris: [`${appUrl}/api/redirect`],
         postLogoutRedirectUris: [`${appUrl}/api/`, `${appUrl}/`],
+        backchannelLogoutUri: `${appUrl}/api/logout/backchannel`,
+        frontchannelLogoutUri: `${appUrl}/api/logout/frontchannel`,
         displayName: 'Local token handler',
         ...options.idp?.client,
       };

@@ -5,6 +5,8 @@ import { redirectFunction } from './redirect';
 import { meFunction } from './me';
 import { proxyFunction } from './proxy';
 import { logoutFunction } from './logout';
+import { logoutFrontChannelFunction } from './logoutFrontChannel';
+import { logoutBackChannelFunction } from './logoutBackChannel';
 import { healthFunction } from './health';
 import { webFunction } from './web';
 import { observeDependencies } from '../shared/observe';
@@ -16,4 +18,4 @@ observeDependencies();
 
 // The page's catch-all route comes last: the host ranks it below every other route anyway.
 
-export const httpFunctions: readonly HttpFunctionRegistration[] = [loginFunction, redirectFunction, meFunction, proxyFunction, logoutFunction, healthFunction, webFunction];
+export const httpFunctions: readonly HttpFunctionRegistration[] = [loginFunction, redirectFunction, meFunction, proxyFunction, logoutFunction, logoutFrontChannelFunction, logoutBackChannelFunction, healthFunction, webFunction];

@@ -179,6 +179,7 @@ var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
 var baseUrl = empty(publicBaseUrl) ? 'https://${functionAppName}.azurewebsites.net' : publicBaseUrl
 var redirectUri = '${baseUrl}/api/redirect'
 var postLogoutRedirectUri = '${baseUrl}/api/'
+var frontChannelLogoutUrl = '${baseUrl}/api/logout/frontchannel'
 var tenantId = empty(azureAdTenantId) ? tenant().tenantId : azureAdTenantId
 // One container per app (a storage account shared by two apps must not mix their packages);
 // at most 63 characters: 12 + 32 + 1 + 7.
@@ -277,6 +278,7 @@ module entra 'app/entra.bicep' = if (createAppRegistration) {
       redirectUri
       postLogoutRedirectUri
     ]
+    frontChannelLogoutUrl: frontChannelLogoutUrl
     identityPrincipalId: identity.outputs.principalId
   }
 }

@@ -23,6 +23,8 @@ export const PROBLEM_CATALOGUE = {
   session_ended: { status: 401, title: 'Sign in again' },
   interaction_required: { status: 401, title: 'Sign-in or consent is required' },
   logout_sid_mismatch: { status: 400, title: 'Sign-out needs the session\'s logout link' },
+  frontchannel_logout_invalid: { status: 400, title: 'The front-channel logout request is not valid' },
+  logout_token_invalid: { status: 400, title: 'The logout token is not valid' },
 
   // /api/login parameters.
   scopes_invalid: { status: 400, title: 'The scopes parameter is not valid' },

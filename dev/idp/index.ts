@@ -7,6 +7,7 @@ import { dialectOf, parseDialect, setDialect, type Dialect } from './dialect';
 import { HttpError, sendJson } from './http';
 import { SigningKeys } from './keys';
 import { handleLogout } from './logout';
+import { handleSignOutEverywhere } from './logoutNotify';
 import { OIDC_SCOPES } from './scopes';
 import { ProviderState } from './state';
 import { handleToken } from './token';
@@ -25,6 +26,10 @@ function discoveryDocument(state: ProviderState, dialect: Dialect): Record<strin
     jwks_uri: dialect.endpoints.jwks,
     userinfo_endpoint: `${issuer}/userinfo`,
     end_session_endpoint: dialect.endpoints.logout,
+    frontchannel_logout_supported: true,
+    frontchannel_logout_session_supported: true,
+    // Entra and B2C send no back-channel logout; a generic provider (Duende, Keycloak) does.
+    ...(dialect.kind === 'oidc' ? { backchannel_logout_supported: true, backchannel_logout_session_supported: true } : {}),
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
@@ -69,6 +74,7 @@ const ROUTES: Record<string, { endpoint: DevIdpEndpoint; methods: string[]; hand
   '/token': { endpoint: 'token', methods: ['POST'], handler: handleToken },
   '/userinfo': { endpoint: 'userinfo', methods: ['GET', 'POST'], handler: handleUserinfo },
   '/logout': { endpoint: 'logout', methods: ['GET', 'POST'], handler: handleLogout },
+  '/logout/everywhere': { endpoint: 'logout', methods: ['GET', 'POST'], handler: handleSignOutEverywhere },
 };
 
 async function route(state: ProviderState, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -107,3 +107,18 @@ ${inputs}
     'document.forms[0].submit();',
   );
 }
+
+/** "Sign out everywhere": ends the user's provider sessions and sends a back-channel logout token to every app. */
+export function signOutEverywherePage(model: { user?: string; notified?: number; failed?: number }, nonce: string): string {
+  if (model.notified !== undefined) {
+    const failed = model.failed ? ` ${model.failed} did not answer 200.` : '';
+    return layout('Signed out everywhere', `<h1>Signed out everywhere</h1><p class="sub">${model.notified} app(s) told over the back channel.${e(failed)}</p>`, nonce);
+  }
+  if (!model.user) return layout('Sign out everywhere', '<h1>Sign out everywhere</h1><p class="sub">Nobody is signed in at this provider.</p>', nonce);
+  return layout(
+    'Sign out everywhere',
+    `<h1>Sign out everywhere</h1><p class="sub">Signed in as <strong>${e(model.user)}</strong>. This ends your sessions here and in every app that registered a back-channel logout URI.</p>
+<form method="post" action="/logout/everywhere"><div class="actions"><button type="submit">Sign out everywhere</button></div></form>`,
+    nonce,
+  );
+}

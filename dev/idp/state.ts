@@ -1,5 +1,6 @@
 import { SigningKeys } from './keys';
 import type { Dialect } from './dialect';
+import { logoutTokenClaims, sendBackchannelLogout, signLogoutToken, signOutEverywhere } from './logoutNotify';
 import { ExpiringMap } from './store';
 import type { TokenSettings } from './tokens';
 import { DEFAULT_USERS } from './users';
@@ -137,6 +138,11 @@ export class ProviderState {
     return this.consents.get(`${clientId}\n${sub}`)?.has(scope) ?? false;
   }
 
+  /** Ends the provider's own sessions of one user (sign out everywhere). */
+  endSessionsOf(sub: string): void {
+    for (const [id, session] of this.sessions.list()) if (session.sub === sub) this.sessions.delete(id);
+  }
+
   /** The override for the ID token about to be issued; consumed by the call. */
   takeIdTokenOverride(): IdTokenOverride | undefined {
     const override = this.idTokenOverride;
@@ -170,5 +176,9 @@ export class ProviderState {
       if (!client) throw new Error(`unknown client ${clientId}`);
       client.clientSecret = newSecret;
     },
+    signLogoutToken: (claims, header) => signLogoutToken(this, claims, header),
+    logoutTokenClaims: (clientId, target) => logoutTokenClaims(this, clientId, target),
+    signOutEverywhere: (sub) => signOutEverywhere(this, sub),
+    sendBackchannelLogout: (target) => sendBackchannelLogout(this, target),
   };
 }

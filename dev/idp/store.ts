@@ -42,6 +42,11 @@ export class ExpiringMap<V> {
     this.entries.delete(key);
   }
 
+  list(): [string, V][] {
+    const now = Date.now();
+    return [...this.entries.entries()].filter(([, entry]) => entry.expiresAt > now).map(([key, entry]) => [key, entry.value]);
+  }
+
   values(): V[] {
     const now = Date.now();
     return [...this.entries.values()].filter((entry) => entry.expiresAt > now).map((entry) => entry.value);

@@ -40,6 +40,10 @@ export interface DevClient {
   federatedIssuer?: DevFederatedIssuer;
   /** Display name put in app tokens' `app_displayname`. */
   displayName?: string;
+  /** OpenID Connect Back-Channel Logout: where logout tokens are posted. */
+  backchannelLogoutUri?: string;
+  /** OpenID Connect Front-Channel Logout: loaded in an iframe on the provider's sign-out page. */
+  frontchannelLogoutUri?: string;
 }
 
 /** A protected web API the provider issues access tokens for. */
@@ -88,6 +92,14 @@ export interface DevIdpControls {
   rotateSigningKey(options?: { dropPrevious?: boolean }): Promise<void>;
   /** Replaces the secret(s) the client may authenticate with. */
   clientSecret(clientId: string, newSecret: string | string[]): void;
+  /** Signs any claims with the current key (a logout token, well-formed or not); `typ: null` omits the header's typ. */
+  signLogoutToken(claims: Record<string, unknown>, header?: { typ?: string | null; kid?: string }): Promise<string>;
+  /** A well-formed logout token's claims for a client. */
+  logoutTokenClaims(clientId: string, target: { sub?: string; sid?: string }): Record<string, unknown>;
+  /** Ends the user's provider sessions and posts a logout token (sub only) to every client's back-channel URI. */
+  signOutEverywhere(sub: string): Promise<{ clientId: string; status: number }[]>;
+  /** Posts a logout token for a provider session (sid) or user (sub) to every client's back-channel URI. */
+  sendBackchannelLogout(target: { sub?: string; sid?: string }): Promise<{ clientId: string; status: number }[]>;
 }
 
 export type DevIdpEndpoint = 'discovery' | 'authorize' | 'login' | 'token' | 'jwks' | 'userinfo' | 'logout' | 'other';

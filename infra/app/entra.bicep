@@ -10,6 +10,9 @@ param displayName string
 @description('Web redirect URIs: /api/redirect, and the post-logout URL Entra checks against the same list.')
 param redirectUris array
 
+@description('Front-channel logout URL (/api/logout/frontchannel): Entra loads it in an iframe when the user signs out elsewhere.')
+param frontChannelLogoutUrl string
+
 @description('Principal (object) id of the user-assigned identity trusted as the credential.')
 param identityPrincipalId string
 
@@ -27,6 +30,7 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
   signInAudience: 'AzureADMyOrg'
   web: {
     redirectUris: redirectUris
+    logoutUrl: frontChannelLogoutUrl
     // Authorization code flow only: no token comes back in the front channel.
     implicitGrantSettings: {
       enableAccessTokenIssuance: false

@@ -28,6 +28,8 @@ export interface CacheRow {
 /** Rows that find an account from a provider's `sid` or `sub` (front- and back-channel logout). */
 export type LinkKind = 'sid' | 'sub';
 export const LINK_ROW_KEY = 'link';
+/** Rows that remember a logout token's `jti` until it expires. */
+export const ONCE_ROW_KEY = 'once';
 
 export interface LinkRow {
   readonly account: string;
@@ -200,6 +202,12 @@ export class TokenCacheTable {
   async writeLink(kind: LinkKind, value: string, issuer: string, account: string, expiresOn: Date): Promise<void> {
     const entity = { partitionKey: linkPartitionKey(kind, value, issuer), rowKey: LINK_ROW_KEY, Account: account, Issuer: issuer, ExpiresOn: expiresOn };
     await this.withTable(() => this.client.upsertEntity(entity, 'Replace'));
+  }
+
+  /** Inserts a marker row once: false when it is already there (a replayed logout token). */
+  async recordOnce(partitionKey: string, expiresOn: Date): Promise<boolean> {
+    const result = await this.conditional(() => this.withTable(() => this.client.createEntity({ partitionKey, rowKey: ONCE_ROW_KEY, ExpiresOn: expiresOn })));
+    return result.kind === 'written';
   }
 
   private async conditional(write: () => Promise<{ etag?: string }>): Promise<WriteResult> {

@@ -298,6 +298,10 @@ describe('Entra app registration through the Microsoft Graph extension', () => {
     expect(literal(declaredValue(declaration(entra(), 'var', 'identityTokenAudience')!))).toBe('api://AzureADTokenExchange');
     expect(declaredValue(declaration(entra(), 'var', 'identityTokenIssuer')!)?.text).toBe("'${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'");
     expect(entra().source).not.toMatch(/passwordCredentials|keyCredentials|addPassword/);
+    // Front-channel logout: Entra calls the app's /api/logout/frontchannel when the user signs out elsewhere.
+    expect(property(only(resourcesOfType(entra(), 'Microsoft.Graph/applications')).body, 'web.logoutUrl')?.text).toBe('frontChannelLogoutUrl');
+    expect(property(declaration(file('main.bicep'), 'module', 'entra')?.node.descendantsOfType('object')[0], 'params.frontChannelLogoutUrl')?.text).toBe('frontChannelLogoutUrl');
+    expect(declaredValue(declaration(file('main.bicep'), 'var', 'frontChannelLogoutUrl')!)?.text).toBe("'${baseUrl}/api/logout/frontchannel'");
     expect(property(declaration(file('main.bicep'), 'module', 'entra')?.node.descendantsOfType('object')[0], 'params.identityPrincipalId')?.text).toBe('identity.outputs.principalId');
   });
 });

@@ -29,7 +29,7 @@ function delta(after: Record<string, number>, before: Record<string, number>) {
 test('sign in, see who I am, call the API, refresh, sign out', async () => {
   const jar = new CookieJar();
 
-  // Sign-in: one read (the account's other sessions), the row, and the link from the provider's sid.
+  // Sign-in: one read (the account's other sessions), the row, and the links from the provider's sid and sub (it sends back-channel logout).
   let before = await tableCalls();
   const back = await signIn(stack.appUrl, jar, { returnUrl: '/orders?id=7' });
   expect(back.headers.get('location')).toBe('/orders?id=7');
@@ -41,7 +41,7 @@ test('sign in, see who I am, call the API, refresh, sign out', async () => {
   expect(session).toMatch(/; SameSite=Lax/);
   expect(session).not.toMatch(/Domain=/i);
   expect(setCookies.some((c) => c.startsWith('__Host-th.authreq=;') && /Max-Age=0/.test(c))).toBe(true);
-  expect(delta(await tableCalls(), before)).toMatchObject({ reads: 1, writes: 2 });
+  expect(delta(await tableCalls(), before)).toMatchObject({ reads: 1, writes: 3 });
   const row = await readCacheRow(stack);
   expect(Object.keys(row!.cache['RefreshToken']!)).toHaveLength(1);
 

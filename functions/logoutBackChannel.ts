@@ -1,0 +1,23 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { getRuntime } from '../shared/runtime';
+import { backChannelLogout } from '../shared/session/logoutNotifications';
+import { problems } from '../shared/problems';
+import { handleErrors } from './http/handleErrors';
+import { BASE_HEADERS } from './http/responses';
+import { registerHttp } from './registration';
+
+const MAX_FORM_BYTES = 32 * 1024;
+
+/** OpenID Connect Back-Channel Logout: the provider posts a signed `logout_token` (form-encoded). */
+export async function logoutBackChannel(request: HttpRequest): Promise<HttpResponseInit> {
+  const runtime = await getRuntime();
+  if (!(request.headers.get('content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
+    throw problems.logout_token_invalid('The logout_token must be posted as application/x-www-form-urlencoded.', { error: 'invalid_request' });
+  }
+  const text = await request.text();
+  if (text.length > MAX_FORM_BYTES) throw problems.logout_token_invalid('The request is too large.', { error: 'invalid_request' });
+  await backChannelLogout(runtime, new URLSearchParams(text).get('logout_token'));
+  return { status: 200, headers: { ...BASE_HEADERS } };
+}
+
+export const logoutBackChannelFunction = registerHttp('logoutBackChannel', { route: 'logout/backchannel', methods: ['POST'], authLevel: 'anonymous', handler: handleErrors(logoutBackChannel) });

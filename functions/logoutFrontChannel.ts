@@ -1,0 +1,27 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { getRuntime } from '../shared/runtime';
+import { frontChannelLogout, providerOrigin } from '../shared/session/logoutNotifications';
+import { handleErrors } from './http/handleErrors';
+import { BASE_HEADERS } from './http/responses';
+import { registerHttp } from './registration';
+
+/**
+ * OpenID Connect Front-Channel Logout: the provider loads this in a hidden iframe. An empty
+ * page, never cached, that only the provider's origin may frame (every other route of the app
+ * refuses framing).
+ */
+export async function logoutFrontChannel(request: HttpRequest): Promise<HttpResponseInit> {
+  const runtime = await getRuntime();
+  await frontChannelLogout(runtime, { sid: request.query.get('sid'), iss: request.query.get('iss') });
+  return {
+    status: 200,
+    headers: {
+      ...BASE_HEADERS,
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': `default-src 'none'; frame-ancestors ${providerOrigin(runtime)}`,
+    },
+    body: '',
+  };
+}
+
+export const logoutFrontChannelFunction = registerHttp('logoutFrontChannel', { route: 'logout/frontchannel', methods: ['GET'], authLevel: 'anonymous', handler: handleErrors(logoutFrontChannel) });

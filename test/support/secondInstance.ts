@@ -1,0 +1,28 @@
+import type { LocalStack } from '../../dev/stack';
+import type { Runtime } from '../../shared/runtime';
+
+/**
+ * A second app instance over the same Azurite, provider and keys: its own module registry, so
+ * its own runtime (MSAL clients, Table client, provider metadata, memory) and its own host on
+ * another port, as a second Functions instance would be.
+ */
+export interface SecondInstance {
+  readonly appUrl: string;
+  getRuntime(): Promise<Runtime>;
+  close(): Promise<void>;
+}
+
+export async function startSecondInstance(first: LocalStack): Promise<SecondInstance> {
+  let stackModule!: typeof import('../../dev/stack');
+  let runtimeModule!: typeof import('../../shared/runtime');
+  jest.isolateModules(() => {
+    stackModule = require('../../dev/stack');
+    runtimeModule = require('../../shared/runtime');
+  });
+  const second = await stackModule.startLocalStack({ settings: { ...first.settings }, port: 0, log: () => {} });
+  if (second.embedded.length > 0) {
+    await second.close();
+    throw new Error(`the second instance started its own ${second.embedded.join(', ')}: it must share the first one's`);
+  }
+  return { appUrl: second.appUrl, getRuntime: runtimeModule.getRuntime, close: second.close };
+}
