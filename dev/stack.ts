@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Settings } from '../shared/config';
-import { configureRuntime, getRuntime, type RuntimeOptions } from '../shared/runtime';
+import { runtimeSource, type RuntimeOptions, type RuntimeSource } from '../shared/runtime';
 import { loadClientSecret, type CredentialLoader } from '../shared/credentials/clientCredential';
-import { httpFunctions } from '../functions';
+import { createHttpFunctions } from '../functions/app';
+import { observeDependencies } from '../shared/observe';
 import { startLocalFunctionsHost, type LocalFunctionsHost } from './host';
 import { findFreePort, startAzuriteTable, type AzuriteTable } from './azurite';
 import { createDevCertificates, trustCertificateAuthority } from './tls';
@@ -45,6 +46,8 @@ export interface LocalStack {
   readonly settings: Settings;
   readonly embedded: readonly string[];
   readonly host: LocalFunctionsHost;
+  /** The stack's own runtime (each stack has one: two stacks in one process never share it). */
+  readonly runtime: RuntimeSource;
   readonly idp?: DevIdentityProvider;
   readonly demoApi?: DemoApi;
   readonly graph?: GraphStandIn;
@@ -72,6 +75,8 @@ const generatedSecretLoader: CredentialLoader = async (source) => ({
 });
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  // As functions/index.ts does under the Functions host: outgoing calls' latency for the request log lines.
+  observeDependencies();
   const log = options.log ?? ((line: string) => console.log(line));
   const settings: Record<string, string | undefined> = { ...options.settings };
   const embedded: string[] = [];
@@ -164,11 +169,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const runtimeOptions: RuntimeOptions = generatedSecret
       ? { log, ...options.runtime, credentialLoaders: { ClientSecret: generatedSecretLoader, ...options.runtime?.credentialLoaders } }
       : { log, ...options.runtime };
-    configureRuntime(settings, runtimeOptions);
-    await getRuntime(); // fails here, naming the setting, when the configuration is invalid
-    const host = await startLocalFunctionsHost({ functions: httpFunctions, port, hostname: '127.0.0.1', log, rootRedirect: '/api/' });
+    const runtime = runtimeSource(settings, runtimeOptions);
+    await runtime.get(); // fails here, naming the setting, when the configuration is invalid
+    const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), port, hostname: '127.0.0.1', log, rootRedirect: '/api/' });
     closers.push(() => host.close());
-    return { appUrl, settings, embedded, host, idp, demoApi, graph, azurite, devClient, close };
+    return { appUrl, settings, embedded, host, runtime, idp, demoApi, graph, azurite, devClient, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,21 +1,13 @@
 import { app } from '@azure/functions';
-import type { HttpFunctionRegistration } from './registration';
-import { loginFunction } from './login';
-import { redirectFunction } from './redirect';
-import { meFunction } from './me';
-import { proxyFunction } from './proxy';
-import { logoutFunction } from './logout';
-import { logoutFrontChannelFunction } from './logoutFrontChannel';
-import { logoutBackChannelFunction } from './logoutBackChannel';
-import { healthFunction } from './health';
-import { webFunction } from './web';
+import { processSettings } from '../shared/config';
+import { runtimeSource } from '../shared/runtime';
 import { observeDependencies } from '../shared/observe';
+import { APP_SETUP, createHttpFunctions } from './app';
 
-// Proxied answers are streamed, not buffered.
-app.setup({ enableHttpStream: true });
+// The Functions host's entry point (package.json "main" is its bundle).
+app.setup(APP_SETUP);
 // Latency of every outgoing call, for the request log lines.
 observeDependencies();
 
-// The page's catch-all route comes last: the host ranks it below every other route anyway.
-
-export const httpFunctions: readonly HttpFunctionRegistration[] = [loginFunction, redirectFunction, meFunction, proxyFunction, logoutFunction, logoutFrontChannelFunction, logoutBackChannelFunction, healthFunction, webFunction];
+// One runtime for the process, built at the first request from the app settings.
+for (const fn of createHttpFunctions(runtimeSource(processSettings))) app.http(fn.name, fn.options);

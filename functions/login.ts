@@ -1,12 +1,11 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { getRuntime } from '../shared/runtime';
+import type { RuntimeSource } from '../shared/runtime';
 import { beginSignIn } from '../shared/auth/signIn';
-import { handleErrors } from './http/handleErrors';
 import { redirect } from './http/responses';
-import { registerHttp } from './registration';
+import { httpFunction } from './registration';
 
-export async function login(request: HttpRequest): Promise<HttpResponseInit> {
-  const runtime = await getRuntime();
+export async function login(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
+  const runtime = await source.get();
   const q = request.query;
   const { location, cookie } = await beginSignIn(runtime, {
     returnUrl: q.get('returnUrl'),
@@ -19,4 +18,4 @@ export async function login(request: HttpRequest): Promise<HttpResponseInit> {
   return redirect(location, [cookie]);
 }
 
-export const loginFunction = registerHttp('login', { route: 'login', methods: ['GET'], authLevel: 'anonymous', handler: handleErrors(login) });
+export const loginFunction = httpFunction('login', { route: 'login', methods: ['GET'], authLevel: 'anonymous' }, login);

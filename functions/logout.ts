@@ -1,17 +1,16 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { getRuntime } from '../shared/runtime';
+import type { RuntimeSource } from '../shared/runtime';
 import { signOut } from '../shared/auth/signOut';
 import { problems } from '../shared/problems';
-import { handleErrors } from './http/handleErrors';
 import { redirect } from './http/responses';
 import { requireAntiForgeryHeader } from './http/antiForgery';
 import { readSession } from '../shared/session/session';
 import { sameSecretValue } from '../shared/constantTime';
-import { registerHttp } from './registration';
+import { httpFunction } from './registration';
 
 /** POST with X-CSRF: 1, or GET with the session's `sid` (the `logoutUrl` of /api/me): a bare link signs nobody out. */
-export async function logout(request: HttpRequest): Promise<HttpResponseInit> {
-  const runtime = await getRuntime();
+export async function logout(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
+  const runtime = await source.get();
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
   if (request.method === 'POST') {
     requireAntiForgeryHeader(request);
@@ -22,4 +21,4 @@ export async function logout(request: HttpRequest): Promise<HttpResponseInit> {
   return redirect(location, cookies);
 }
 
-export const logoutFunction = registerHttp('logout', { route: 'logout', methods: ['GET', 'POST'], authLevel: 'anonymous', handler: handleErrors(logout) });
+export const logoutFunction = httpFunction('logout', { route: 'logout', methods: ['GET', 'POST'], authLevel: 'anonymous' }, logout);

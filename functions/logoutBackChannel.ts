@@ -1,16 +1,15 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { getRuntime } from '../shared/runtime';
+import type { RuntimeSource } from '../shared/runtime';
 import { backChannelLogout } from '../shared/session/logoutNotifications';
 import { problems } from '../shared/problems';
-import { handleErrors } from './http/handleErrors';
 import { BASE_HEADERS } from './http/responses';
-import { registerHttp } from './registration';
+import { httpFunction } from './registration';
 
 const MAX_FORM_BYTES = 32 * 1024;
 
 /** OpenID Connect Back-Channel Logout: the provider posts a signed `logout_token` (form-encoded). */
-export async function logoutBackChannel(request: HttpRequest): Promise<HttpResponseInit> {
-  const runtime = await getRuntime();
+export async function logoutBackChannel(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
+  const runtime = await source.get();
   if (!(request.headers.get('content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
     throw problems.logout_token_invalid('The logout_token must be posted as application/x-www-form-urlencoded.', { error: 'invalid_request' });
   }
@@ -20,4 +19,4 @@ export async function logoutBackChannel(request: HttpRequest): Promise<HttpRespo
   return { status: 200, headers: { ...BASE_HEADERS } };
 }
 
-export const logoutBackChannelFunction = registerHttp('logoutBackChannel', { route: 'logout/backchannel', methods: ['POST'], authLevel: 'anonymous', handler: handleErrors(logoutBackChannel) });
+export const logoutBackChannelFunction = httpFunction('logoutBackChannel', { route: 'logout/backchannel', methods: ['POST'], authLevel: 'anonymous' }, logoutBackChannel);

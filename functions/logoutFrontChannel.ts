@@ -1,17 +1,16 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { getRuntime } from '../shared/runtime';
+import type { RuntimeSource } from '../shared/runtime';
 import { frontChannelLogout, providerOrigin } from '../shared/session/logoutNotifications';
-import { handleErrors } from './http/handleErrors';
 import { BASE_HEADERS } from './http/responses';
-import { registerHttp } from './registration';
+import { httpFunction } from './registration';
 
 /**
  * OpenID Connect Front-Channel Logout: the provider loads this in a hidden iframe. An empty
  * page, never cached, that only the provider's origin may frame (every other route of the app
  * refuses framing).
  */
-export async function logoutFrontChannel(request: HttpRequest): Promise<HttpResponseInit> {
-  const runtime = await getRuntime();
+export async function logoutFrontChannel(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
+  const runtime = await source.get();
   await frontChannelLogout(runtime, { sid: request.query.get('sid'), iss: request.query.get('iss') });
   return {
     status: 200,
@@ -24,4 +23,4 @@ export async function logoutFrontChannel(request: HttpRequest): Promise<HttpResp
   };
 }
 
-export const logoutFrontChannelFunction = registerHttp('logoutFrontChannel', { route: 'logout/frontchannel', methods: ['GET'], authLevel: 'anonymous', handler: handleErrors(logoutFrontChannel) });
+export const logoutFrontChannelFunction = httpFunction('logoutFrontChannel', { route: 'logout/frontchannel', methods: ['GET'], authLevel: 'anonymous' }, logoutFrontChannel);

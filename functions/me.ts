@@ -1,16 +1,15 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { getRuntime } from '../shared/runtime';
+import type { RuntimeSource } from '../shared/runtime';
 import { signInRequired } from '../shared/problems';
-import { handleErrors } from './http/handleErrors';
 import { json } from './http/responses';
 import { readSession } from '../shared/session/session';
 import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
-import { registerHttp } from './registration';
+import { httpFunction } from './registration';
 
 const LOGIN_URL = '/api/login?returnUrl=%2Fapi%2F';
 
-export async function me(request: HttpRequest): Promise<HttpResponseInit> {
-  const runtime = await getRuntime();
+export async function me(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
+  const runtime = await source.get();
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
   if (!session) throw signInRequired('not_signed_in', LOGIN_URL);
   // A page that polls /api/me asks with slide=false, so polling alone does not keep a session alive.
@@ -25,4 +24,4 @@ export async function me(request: HttpRequest): Promise<HttpResponseInit> {
   });
 }
 
-export const meFunction = registerHttp('me', { route: 'me', methods: ['GET'], authLevel: 'anonymous', handler: handleErrors(me) });
+export const meFunction = httpFunction('me', { route: 'me', methods: ['GET'], authLevel: 'anonymous' }, me);

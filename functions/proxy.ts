@@ -1,20 +1,19 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { getRuntime } from '../shared/runtime';
+import type { RuntimeSource } from '../shared/runtime';
 import { acquireAccessTokenForSession } from '../shared/auth/accountTokens';
 import { signInRequired } from '../shared/problems';
 import { acquireAppToken } from '../shared/auth/appTokens';
-import { handleErrors } from './http/handleErrors';
 import { requireAntiForgeryHeader } from './http/antiForgery';
 import { downstreamUrl, findApi, validateProxyPath } from '../shared/proxy/proxyRules';
 import { forwardToApi } from '../shared/proxy/forward';
 import { readSession } from '../shared/session/session';
 import { loginUrlFor } from '../shared/auth/loginUrl';
 import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
-import { registerHttp } from './registration';
+import { httpFunction } from './registration';
 
-export async function proxy(request: HttpRequest): Promise<HttpResponseInit> {
+export async function proxy(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
   requireAntiForgeryHeader(request);
-  const runtime = await getRuntime();
+  const runtime = await source.get();
   const api = findApi(runtime.config.downstreamApis, request.params['api']);
   const path = validateProxyPath(request.params['path']);
   const target = downstreamUrl(api, path, new URL(request.url).search);
@@ -32,4 +31,4 @@ export async function proxy(request: HttpRequest): Promise<HttpResponseInit> {
   return { status: answer.status, headers: { ...answer.headers, 'x-content-type-options': 'nosniff', 'cache-control': answer.headers['cache-control'] ?? 'no-store' }, body: answer.body ?? undefined };
 }
 
-export const proxyFunction = registerHttp('proxy', { route: 'proxy/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], authLevel: 'anonymous', handler: handleErrors(proxy) });
+export const proxyFunction = httpFunction('proxy', { route: 'proxy/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], authLevel: 'anonymous' }, proxy);

@@ -1,11 +1,10 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { getRuntime } from '../shared/runtime';
+import type { RuntimeSource } from '../shared/runtime';
 import { completeSignIn } from '../shared/auth/signIn';
 import { ProblemError, problems } from '../shared/problems';
 import { logEvent } from '../shared/log';
-import { handleErrors } from './http/handleErrors';
 import { redirect as redirectTo } from './http/responses';
-import { registerHttp } from './registration';
+import { httpFunction } from './registration';
 
 const MAX_FORM_BYTES = 64 * 1024;
 
@@ -19,8 +18,8 @@ async function authorizationResponse(request: HttpRequest): Promise<URLSearchPar
   return new URLSearchParams(text);
 }
 
-export async function redirect(request: HttpRequest): Promise<HttpResponseInit> {
-  const runtime = await getRuntime();
+export async function redirect(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
+  const runtime = await source.get();
   const params = await authorizationResponse(request);
   try {
     const { location, cookies } = await completeSignIn(runtime, { code: params.get('code'), state: params.get('state'), error: params.get('error') }, request.headers.get('cookie'));
@@ -32,4 +31,4 @@ export async function redirect(request: HttpRequest): Promise<HttpResponseInit> 
   }
 }
 
-export const redirectFunction = registerHttp('redirect', { route: 'redirect', methods: ['GET', 'POST'], authLevel: 'anonymous', handler: handleErrors(redirect) });
+export const redirectFunction = httpFunction('redirect', { route: 'redirect', methods: ['GET', 'POST'], authLevel: 'anonymous' }, redirect);

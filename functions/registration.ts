@@ -1,15 +1,24 @@
-import { app, type HttpFunctionOptions } from '@azure/functions';
+import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { RuntimeSource } from '../shared/runtime';
+import { handleErrors } from './http/handleErrors';
 import { logRequests } from './http/requestLog';
 
-/** What the local host in dev/ needs to serve a function: the Functions host gets the same through app.http. */
+/** What a host needs to serve a function: the Functions host gets the same through app.http (functions/index.ts). */
 export interface HttpFunctionRegistration {
   readonly name: string;
   readonly options: HttpFunctionOptions;
 }
 
-/** Registers a function with its request log line around it (functions/http/requestLog.ts). */
-export function registerHttp(name: string, options: HttpFunctionOptions): HttpFunctionRegistration {
-  const logged: HttpFunctionOptions = { ...options, handler: logRequests(name, options.route ?? name, options.handler) };
-  app.http(name, logged);
-  return { name, options: logged };
+/** A function's thin handler: the request, and where the process's runtime comes from. */
+export type AppHttpHandler = (request: HttpRequest, runtime: RuntimeSource, context: InvocationContext) => Promise<HttpResponseInit>;
+
+/** A function as a recipe: given a runtime, its registration. Nothing is bound at import time. */
+export type HttpFunctionDefinition = (runtime: RuntimeSource) => HttpFunctionRegistration;
+
+/** The function's handler inside its error layer, inside its request log line (functions/http/requestLog.ts). */
+export function httpFunction(name: string, options: Omit<HttpFunctionOptions, 'handler'>, handler: AppHttpHandler): HttpFunctionDefinition {
+  return (runtime) => ({
+    name,
+    options: { ...options, handler: logRequests(name, options.route ?? name, handleErrors((request, context) => handler(request, runtime, context))) },
+  });
 }

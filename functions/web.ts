@@ -1,10 +1,9 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { getRuntime } from '../shared/runtime';
+import type { RuntimeSource } from '../shared/runtime';
 import { problems } from '../shared/problems';
-import { handleErrors } from './http/handleErrors';
 import type { WebAsset } from '../web/asset';
 import { webAssets } from '../web/generated/assets';
-import { registerHttp } from './registration';
+import { httpFunction } from './registration';
 
 /**
  * The demo page at /api/ and its files under /api/ (built from web/ by scripts/buildWeb.mjs).
@@ -50,8 +49,8 @@ function matchesEtag(request: HttpRequest, etag: string): boolean {
   return given !== null && given.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
-export async function web(request: HttpRequest): Promise<HttpResponseInit> {
-  await getRuntime(); // like every function: invalid configuration answers 503 naming the setting
+export async function web(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
+  await source.get(); // like every function: invalid configuration answers 503 naming the setting
   const asset = assetFor(request.params['path']);
   if (!asset) throw problems.not_found('No function or page file answers this path.');
   const headers = headersFor(asset);
@@ -59,4 +58,4 @@ export async function web(request: HttpRequest): Promise<HttpResponseInit> {
   return { status: 200, headers, body: asset.body };
 }
 
-export const webFunction = registerHttp('web', { route: '{*path}', methods: ['GET', 'HEAD'], authLevel: 'anonymous', handler: handleErrors(web) });
+export const webFunction = httpFunction('web', { route: '{*path}', methods: ['GET', 'HEAD'], authLevel: 'anonymous' }, web);

@@ -7,7 +7,6 @@
 import '../dev/quietTestMode';
 import { performance } from 'node:perf_hooks';
 import { startLocalStack } from '../dev/stack';
-import { getRuntime } from '../shared/runtime';
 import { partitionKeyFor } from '../shared/tokenCache/tableStore';
 import { CookieJar, proxyCall, signIn } from '../test/support/browserless';
 import { cacheTable, expireAccessTokens, homeAccountIdOf, readCacheRow } from '../test/support/cacheRows';
@@ -23,7 +22,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({ settings: {}, port: 0, log: () => {} });
   try {
     await cacheTable(stack).createTable();
-    const runtime = await getRuntime();
+    const runtime = await stack.runtime.get();
     const idp = stack.idp!;
     const snap = () => ({ ...runtime.tableCalls, token: idp.stats.requests.token });
     const diff = (a: ReturnType<typeof snap>, b: ReturnType<typeof snap>) =>

@@ -1,4 +1,4 @@
-import { loadConfig, processSettings, type AppConfig, type Settings } from './config';
+import { loadConfig, type AppConfig, type Settings } from './config';
 import { ConfigurationError } from './errors';
 import { ProviderDirectory } from './auth/discovery';
 import { ClientCredentialProvider, clientSecretWarning, loadClientSecret, type CredentialLoader } from './credentials/clientCredential';
@@ -15,9 +15,7 @@ import { nameDependencyOrigins } from './observe';
 /**
  * Everything a request needs that is worth keeping for the life of the process: the parsed
  * configuration, the Table and Key Vault clients, provider metadata and keys, the client
- * credential, the cookie sealer. Built once, on first use; a configuration error is kept (every
- * function then answers 503 naming the setting), any other start-up failure (a vault that cannot
- * be read) is retried by the next request.
+ * credential, the cookie sealer. Built once, on first use, by a `RuntimeSource`.
  */
 export interface Runtime {
   readonly config: AppConfig;
@@ -48,26 +46,31 @@ export interface RuntimeOptions {
   readonly log?: (line: string) => void;
 }
 
-let settingsSource: () => Settings = processSettings;
-let runtimeOptions: RuntimeOptions = {};
-let current: Promise<Runtime> | undefined;
-
-/** For the local host and tests: use these settings instead of the process environment. */
-export function configureRuntime(settings: Settings | (() => Settings), options: RuntimeOptions = runtimeOptions): void {
-  settingsSource = typeof settings === 'function' ? settings : () => settings;
-  runtimeOptions = options;
-  current = undefined;
+/**
+ * The lazy per-process runtime: built at the first request that needs it and then shared.
+ * A configuration error is kept (every function then answers 503 naming the setting); any other
+ * start-up failure (a vault that cannot be read) is retried by the next request. Each source is
+ * its own runtime: two apps in one process (tests) never share or rebind one.
+ */
+export interface RuntimeSource {
+  get(): Promise<Runtime>;
 }
 
-export function getRuntime(): Promise<Runtime> {
-  if (!current) {
-    const building = buildRuntime(settingsSource(), runtimeOptions);
-    current = building;
-    building.catch((error: unknown) => {
-      if (!(error instanceof ConfigurationError) && current === building) current = undefined;
-    });
-  }
-  return current;
+export function runtimeSource(settings: Settings | (() => Settings), options: RuntimeOptions = {}): RuntimeSource {
+  const readSettings = typeof settings === 'function' ? settings : () => settings;
+  let current: Promise<Runtime> | undefined;
+  return {
+    get() {
+      if (!current) {
+        const building = buildRuntime(readSettings(), options);
+        current = building;
+        building.catch((error: unknown) => {
+          if (!(error instanceof ConfigurationError) && current === building) current = undefined;
+        });
+      }
+      return current;
+    },
+  };
 }
 
 async function buildRuntime(settings: Settings, options: RuntimeOptions): Promise<Runtime> {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { getRuntime } from '../../shared/runtime';
 import { createCookieSealer } from '../../shared/session/sealing';
 import type { IdTokenOverride } from '../../dev/idp';
 import { CookieJar, expectNoSecrets, postBack, proxyCall, send, signIn, signInAtProvider } from '../support/browserless';
@@ -119,12 +118,12 @@ describe('the sign-in callback', () => {
   test.each(badIdTokens)('an ID token with %s answers 401, no session and no cache row', async (_name, override) => {
     const jar = new CookieJar();
     const answer = await signInAtProvider(stack.appUrl, jar, { username: 'grace@contoso.dev' });
-    const writesBefore = (await getRuntime()).tableCalls.writes;
+    const writesBefore = (await stack.runtime.get()).tableCalls.writes;
     stack.idp!.controls.nextIdToken(override);
     const response = await postBack(answer, jar);
     await expectProblem(response, 401, 'id_token_invalid');
     expect(setsSession(response)).toBe(false);
-    expect((await getRuntime()).tableCalls.writes).toBe(writesBefore);
+    expect((await stack.runtime.get()).tableCalls.writes).toBe(writesBefore);
     expect(await readCacheRow(stack, 'grace@contoso.dev')).toBeUndefined();
   });
 });

@@ -1,5 +1,4 @@
 import { startLocalStack, DEMO_API_SCOPE, type LocalStack } from '../../dev/stack';
-import { getRuntime } from '../../shared/runtime';
 import { createConfidentialClient } from '../../shared/auth/msalClient';
 import { AccountCachePlugin } from '../../shared/tokenCache/accountCachePlugin';
 import { partitionKeyFor } from '../../shared/tokenCache/tableStore';
@@ -22,7 +21,7 @@ afterAll(async () => {
 });
 
 async function instanceFor(homeAccountId: string) {
-  const runtime = await getRuntime();
+  const runtime = await stack.runtime.get();
   const provider = await runtime.providers.get();
   const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(homeAccountId), () => new Date(Date.now() + 3600_000));
   const client = createConfidentialClient(runtime.config, runtime.config.authority.url, provider, await runtime.credentials.get(), plugin);
@@ -34,7 +33,7 @@ test('the later of two writers that read the same version merges instead of over
   const jar = new CookieJar();
   await signIn(stack.appUrl, jar);
   const homeAccountId = homeAccountIdOf();
-  const runtime = await getRuntime();
+  const runtime = await stack.runtime.get();
 
   // Both instances read the row (same ETag) before either writes.
   const a = await instanceFor(homeAccountId);
@@ -68,6 +67,6 @@ test('concurrent proxied calls that all need a refresh all succeed and leave one
   const demoTokens = Object.values(row!.cache['AccessToken']!).filter((t) => t['target']!.includes('demo-api'));
   expect(demoTokens).toHaveLength(1);
   expect(Number(demoTokens[0]!['expires_on'])).toBeGreaterThan(Date.now() / 1000);
-  const session = await readSession((await getRuntime()).sealer, jar.header());
+  const session = await readSession((await stack.runtime.get()).sealer, jar.header());
   expect(session?.homeAccountId).toBe(homeAccountIdOf('grace@contoso.dev'));
 });

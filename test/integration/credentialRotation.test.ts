@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { configureRuntime, getRuntime } from '../../shared/runtime';
-import { httpFunctions } from '../../functions';
+import { runtimeSource } from '../../shared/runtime';
+import { createHttpFunctions } from '../../functions/app';
 import { startLocalStack, type LocalStack } from '../../dev/stack';
 import { startLocalFunctionsHost } from '../../dev/host';
 import { findFreePort, startAzuriteTable, type AzuriteTable } from '../../dev/azurite';
@@ -53,7 +53,7 @@ function rotateSecret(): string {
 
 /** The counters a rotation moves: vault reads, credential loads, token endpoint requests. */
 async function counters() {
-  return { vaultReads: vault.stats.reads, loads: (await getRuntime()).credentials.loads, tokenRequests: stack.idp!.stats.requests.token };
+  return { vaultReads: vault.stats.reads, loads: (await stack.runtime.get()).credentials.loads, tokenRequests: stack.idp!.stats.requests.token };
 }
 
 test('rotation: the provider refuses the old secret, one reload from the vault, the request succeeds', async () => {
@@ -99,7 +99,7 @@ test('rotation under concurrent requests: every request that saw the refusal sha
 
 test('Key Vault calls per 1,000 proxied requests: 0 after the first load', async () => {
   const jar = await signInAndCallApi(stack);
-  const runtime = await getRuntime();
+  const runtime = await stack.runtime.get();
   vault.stats.reset();
   const appReads = runtime.keyVault.reads;
   const tokenRequests = stack.idp!.stats.requests.token;
@@ -184,9 +184,10 @@ test('session keys from a vault that is down: 503 naming Session__KeyVaultSecret
   });
 
   // Under the Functions host the runtime is built by the first request: 503, and the next request tries again.
-  configureRuntime(settings, vaultRuntimeOptions(() => {}));
+  // A second app in the same process: its own runtime, the stack's is left alone.
+  const runtime = runtimeSource(settings, vaultRuntimeOptions(() => {}));
   const port = await findFreePort();
-  const host = await startLocalFunctionsHost({ functions: httpFunctions, port, hostname: '127.0.0.1', log: () => {} });
+  const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), port, hostname: '127.0.0.1', log: () => {} });
   try {
     const down = await send(`http://127.0.0.1:${port}/api/health`, undefined);
     expect(down.status).toBe(503);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Settings } from '../../shared/config';
-import { getRuntime } from '../../shared/runtime';
 import { PEM_CONTENT_TYPE, PKCS12_CONTENT_TYPE } from '../../shared/credentials/certificate';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../dev/stack';
 import { startAzuriteTable, type AzuriteTable } from '../../dev/azurite';
@@ -79,7 +78,7 @@ test('a client secret and the session keys, both held in Key Vault: sign-in and 
   await signInAndCallApi(stack!);
   // One read each, the first after Key Vault's 401 challenge; the SDK reuses the challenge after that.
   expect(vault.stats).toMatchObject({ reads: 2, challenges: 1, refused: 0 });
-  expect((await getRuntime()).keyVault.reads).toBe(2);
+  expect((await stack!.runtime.get()).keyVault.reads).toBe(2);
   expect(logs).toContain(`client credential: AzureAd__ClientCredentials__0 (KeyVault secret ${vault.url}/secrets/app-secret)`);
   const everything = logs.join('\n');
   expect(everything).not.toContain(secret);

@@ -1,5 +1,4 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { getRuntime } from '../../shared/runtime';
 import { CookieJar, proxyCall, send, signIn } from '../support/browserless';
 import { cacheTable, readCacheRow } from '../support/cacheRows';
 import { readSessionRecords } from '../support/sessionRows';
@@ -106,5 +105,5 @@ test('front-channel logout checks iss when present: the provider\'s ends the ses
 });
 
 test('the instances really are two: separate runtimes over one table', async () => {
-  expect(await b.getRuntime()).not.toBe(await getRuntime());
+  expect(await b.getRuntime()).not.toBe(await a.runtime.get());
 });

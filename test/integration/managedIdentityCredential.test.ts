@@ -109,6 +109,9 @@ test('an identity the endpoint does not know: 503 naming ManagedIdentityClientId
       sources: [{ setting: 'AzureAd__ClientCredentials__0', code: 'managed_identity_unavailable' }],
       detail: expect.stringContaining(`AzureAd__ClientCredentials__0__ManagedIdentityClientId: the user-assigned managed identity ${unknown} gave no token`),
     });
+    // Two apps in one process are two runtimes: the first one still signs in with its own settings.
+    expect((await send(`${stack.appUrl}/api/login`, undefined)).status).toBe(302);
+    expect((await send(`${other.appUrl}/api/login`, undefined)).status).toBe(503);
   } finally {
     await other.close();
   }

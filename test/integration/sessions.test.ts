@@ -1,5 +1,4 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { getRuntime } from '../../shared/runtime';
 import { CookieJar, proxyCall, send, signIn } from '../support/browserless';
 import { cacheTable, readCacheRow } from '../support/cacheRows';
 import { ageSessions, readSessionRecords } from '../support/sessionRows';
@@ -22,7 +21,7 @@ afterAll(async () => {
 });
 
 async function writes(): Promise<number> {
-  return (await getRuntime()).tableCalls.writes;
+  return (await stack.runtime.get()).tableCalls.writes;
 }
 
 async function me(jar: CookieJar, query = ''): Promise<Response> {

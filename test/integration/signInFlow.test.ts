@@ -1,5 +1,4 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { getRuntime } from '../../shared/runtime';
 import { CookieJar, expectNoSecrets, proxyCall, send, signIn } from '../support/browserless';
 import { cacheTable, deleteCacheRow, expireAccessTokens, readCacheRow } from '../support/cacheRows';
 
@@ -19,7 +18,7 @@ afterAll(async () => {
 });
 
 async function tableCalls() {
-  return { ...(await getRuntime()).tableCalls };
+  return { ...(await stack.runtime.get()).tableCalls };
 }
 
 function delta(after: Record<string, number>, before: Record<string, number>) {

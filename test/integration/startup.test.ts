@@ -1,8 +1,8 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
 import { findFreePort } from '../../dev/azurite';
 import { startLocalFunctionsHost } from '../../dev/host';
-import { httpFunctions } from '../../functions';
-import { configureRuntime } from '../../shared/runtime';
+import { createHttpFunctions } from '../../functions/app';
+import { runtimeSource } from '../../shared/runtime';
 import { send } from '../support/browserless';
 
 /**
@@ -42,8 +42,8 @@ test('/api/health is ok when someone can sign in', async () => {
 
 test('/api/health is 503 for a configuration whose provider cannot be reached, and names the check', async () => {
   const closedPort = await findFreePort();
-  configureRuntime({ ...stack.settings, AzureAd__Authority: `https://127.0.0.1:${closedPort}` }, { log: () => {} });
-  const host = await startLocalFunctionsHost({ functions: httpFunctions, port: 0, hostname: '127.0.0.1', log: () => {} });
+  const runtime = runtimeSource({ ...stack.settings, AzureAd__Authority: `https://127.0.0.1:${closedPort}` }, { log: () => {} });
+  const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), port: 0, hostname: '127.0.0.1', log: () => {} });
   try {
     const health = await send(`${host.url}/api/health`, undefined);
     expect(health.status).toBe(503);
@@ -55,8 +55,8 @@ test('/api/health is 503 for a configuration whose provider cannot be reached, a
 });
 
 test('/api/health is 503 when no client credential loads', async () => {
-  configureRuntime({ ...stack.settings }, { log: () => {}, credentialLoaders: { ClientSecret: () => Promise.reject(new Error('no secret')) } });
-  const host = await startLocalFunctionsHost({ functions: httpFunctions, port: 0, hostname: '127.0.0.1', log: () => {} });
+  const runtime = runtimeSource({ ...stack.settings }, { log: () => {}, credentialLoaders: { ClientSecret: () => Promise.reject(new Error('no secret')) } });
+  const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), port: 0, hostname: '127.0.0.1', log: () => {} });
   try {
     const health = await send(`${host.url}/api/health`, undefined);
     expect(health.status).toBe(503);

@@ -14,15 +14,13 @@ export interface SecondInstance {
 
 export async function startSecondInstance(first: LocalStack): Promise<SecondInstance> {
   let stackModule!: typeof import('../../dev/stack');
-  let runtimeModule!: typeof import('../../shared/runtime');
   jest.isolateModules(() => {
     stackModule = require('../../dev/stack');
-    runtimeModule = require('../../shared/runtime');
   });
   const second = await stackModule.startLocalStack({ settings: { ...first.settings }, port: 0, log: () => {} });
   if (second.embedded.length > 0) {
     await second.close();
     throw new Error(`the second instance started its own ${second.embedded.join(', ')}: it must share the first one's`);
   }
-  return { appUrl: second.appUrl, getRuntime: runtimeModule.getRuntime, close: second.close };
+  return { appUrl: second.appUrl, getRuntime: () => second.runtime.get(), close: second.close };
 }

@@ -51,3 +51,29 @@ test('the check sees every form of import', () => {
   ];
   for (const form of forms) expect(importsOf(form)).toEqual([expect.stringMatching(/^@azure\/functions/)]);
 });
+
+/** Top-level `let`/`var` declarations: module state that one app could change under another. */
+function mutableModuleState(text: string): string[] {
+  const source = ts.createSourceFile('module.ts', text, ts.ScriptTarget.Latest, true);
+  return source.statements.flatMap((statement) => {
+    if (!ts.isVariableStatement(statement)) return [];
+    if (statement.declarationList.flags & ts.NodeFlags.Const) return [];
+    return statement.declarationList.declarations.map((d) => d.name.getText(source));
+  });
+}
+
+/** Process-wide by nature, not per app: what they hold is the same for every runtime in the process. */
+const PROCESS_WIDE = new Set([
+  'shared/observe.ts: subscribed', // one diagnostics_channel subscription per process
+  'shared/log.ts: capture', // where log lines go (a test may capture them)
+]);
+
+test('no module-level mutable state in shared/ or functions/: handlers get their runtime from a factory', () => {
+  const files = [...sourceFiles(join(root, 'shared')), ...sourceFiles(join(root, 'functions'))];
+  const found = files.flatMap((file) => mutableModuleState(readFileSync(file, 'utf8')).map((name) => `${relative(root, file).split(sep).join('/')}: ${name}`));
+  expect(found.filter((entry) => !PROCESS_WIDE.has(entry))).toEqual([]);
+});
+
+test('the state check sees let and var at the top level only', () => {
+  expect(mutableModuleState('let current; export let other = 1; var legacy; const fixed = 1; function f() { let inner; }')).toEqual(['current', 'other', 'legacy']);
+});
