@@ -48,6 +48,11 @@ export interface LocalStack {
   readonly host: LocalFunctionsHost;
   /** The stack's own runtime (each stack has one: two stacks in one process never share it). */
   readonly runtime: RuntimeSource;
+  /**
+   * A redeployment: the functions get a new runtime built from these settings (default: the
+   * stack's), while the host keeps serving. Session keys stay unless the settings change them.
+   */
+  restartRuntime(settings?: Settings): void;
   readonly idp?: DevIdentityProvider;
   readonly demoApi?: DemoApi;
   readonly graph?: GraphStandIn;
@@ -169,11 +174,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const runtimeOptions: RuntimeOptions = generatedSecret
       ? { log, ...options.runtime, credentialLoaders: { ClientSecret: generatedSecretLoader, ...options.runtime?.credentialLoaders } }
       : { log, ...options.runtime };
-    const runtime = runtimeSource(settings, runtimeOptions);
-    await runtime.get(); // fails here, naming the setting, when the configuration is invalid
+    let current = runtimeSource(settings, runtimeOptions);
+    await current.get(); // fails here, naming the setting, when the configuration is invalid
+    // The stack's functions always use its current runtime (replaced only by restartRuntime).
+    const runtime: RuntimeSource = { get: () => current.get() };
+    const restartRuntime = (next: Settings = settings): void => {
+      current = runtimeSource(next, runtimeOptions);
+    };
     const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), port, hostname: '127.0.0.1', log, rootRedirect: '/api/' });
     closers.push(() => host.close());
-    return { appUrl, settings, embedded, host, runtime, idp, demoApi, graph, azurite, devClient, close };
+    return { appUrl, settings, embedded, host, runtime, restartRuntime, idp, demoApi, graph, azurite, devClient, close };
   } catch (error) {
     await close();
     throw error;

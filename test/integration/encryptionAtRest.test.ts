@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { configureRuntime, getRuntime } from '../../shared/runtime';
 import { fromEntity, partitionKeyFor, ROW_KEY, toEntity } from '../../shared/tokenCache/tableStore';
 import { RowCipher } from '../../shared/tokenCache/rowCipher';
 import { CookieJar, proxyCall, send, signIn } from '../support/browserless';
@@ -26,7 +25,7 @@ afterAll(async () => {
 
 /** Restarts the app's runtime with other cache keys, as a redeployment would; the host keeps serving. */
 function restartWithCacheKeys(keys: string): void {
-  configureRuntime({ ...stack.settings, TokenCache__EncryptionKeys: keys }, { log: () => {} });
+  stack.restartRuntime({ ...stack.settings, TokenCache__EncryptionKeys: keys });
 }
 
 async function rawRow(username?: string): Promise<Record<string, unknown>> {
@@ -68,7 +67,7 @@ test('a sealed cache copied into another account\'s row does not open there: tha
   const copied: { partitionKey: string; rowKey: string; [k: string]: unknown } = { partitionKey: graceRow.partitionKey as string, rowKey: ROW_KEY, Chunks: adaRow['Chunks'], Format: adaRow['Format'] };
   for (let i = 0; i < (adaRow['Chunks'] as number); i++) copied[`Cache${i}`] = adaRow[`Cache${i}`];
   await cacheTable(stack).updateEntity(copied, 'Merge', { etag: graceRow.etag as string });
-  const cipher = (await getRuntime()).tokenCache.cipher;
+  const cipher = (await stack.runtime.get()).tokenCache.cipher;
   expect(fromEntity(await rawRow('grace@contoso.dev'), cipher)).toBeUndefined();
   expect(fromEntity(adaRow, cipher)).toBeDefined();
 
@@ -87,7 +86,7 @@ test('a row written in clear (before encryption) is read, then re-written encryp
   const jar = new CookieJar();
   await signIn(stack.appUrl, jar);
   const sealed = await rawRow();
-  const cipher = (await getRuntime()).tokenCache.cipher;
+  const cipher = (await stack.runtime.get()).tokenCache.cipher;
   const cache = fromEntity(sealed, cipher)!;
   const clear: { partitionKey: string; rowKey: string; [k: string]: unknown } = { ...toEntity(sealed.partitionKey as string, cache, new Date(Date.now() + 3600_000)), Sessions: sealed['Sessions'] };
   delete clear['Format'];

@@ -2,11 +2,10 @@ import { TableClient } from '@azure/data-tables';
 import { fromEntity, partitionKeyFor, ROW_KEY, toEntity } from '../../shared/tokenCache/tableStore';
 import type { LocalStack } from '../../dev/stack';
 import { DEFAULT_USERS } from '../../dev/idp';
-import { getRuntime } from '../../shared/runtime';
 
 /** The app's own row cipher: rows are encrypted at rest, and a test opens them as the app does. */
-async function appCipher() {
-  return (await getRuntime()).tokenCache.cipher;
+async function appCipher(stack: LocalStack) {
+  return (await stack.runtime.get()).tokenCache.cipher;
 }
 
 /** Direct access to the cache table, to look at and tamper with rows as an outsider would. */
@@ -22,7 +21,7 @@ export function homeAccountIdOf(username = 'ada@contoso.dev'): string {
 export async function readCacheRow(stack: LocalStack, username?: string): Promise<{ cache: Record<string, Record<string, Record<string, string>>>; etag: string } | undefined> {
   try {
     const entity = await cacheTable(stack).getEntity<Record<string, unknown>>(partitionKeyFor(homeAccountIdOf(username)), ROW_KEY);
-    return { cache: JSON.parse(fromEntity(entity, await appCipher())!), etag: entity.etag };
+    return { cache: JSON.parse(fromEntity(entity, await appCipher(stack))!), etag: entity.etag };
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     throw error;
@@ -37,7 +36,7 @@ export async function expireAccessTokens(stack: LocalStack, username?: string): 
     token['expires_on'] = past;
     token['extended_expires_on'] = past;
   }
-  const entity = toEntity(partitionKeyFor(homeAccountIdOf(username)), JSON.stringify(row.cache), new Date(Date.now() + 3600_000), await appCipher());
+  const entity = toEntity(partitionKeyFor(homeAccountIdOf(username)), JSON.stringify(row.cache), new Date(Date.now() + 3600_000), await appCipher(stack));
   delete entity['ExpiresOn'];
   // A merge, as the app's own cache writes: the row's session records stay.
   await cacheTable(stack).updateEntity(entity, 'Merge', { etag: row.etag });
