@@ -1,6 +1,5 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
 import { DEV_TENANT_ID, FABRIKAM_TENANT_ID, GUEST_USER, MULTI_TENANT_USERS } from '../../dev/idp';
-import { getRuntime } from '../../shared/runtime';
 import { partitionKeyFor } from '../../shared/tokenCache/tableStore';
 import { CookieJar, postBack, proxyCall, send, signIn, signInAtProvider } from '../support/browserless';
 import { cacheTable } from '../support/cacheRows';
@@ -36,7 +35,7 @@ async function rowExists(homeAccountId: string): Promise<boolean> {
 }
 
 test('the authority is organizations and its issuer is a template filled with the token\'s tid', async () => {
-  const runtime = await getRuntime();
+  const runtime = await stack.runtime.get();
   expect(runtime.config.authority).toMatchObject({ kind: 'entra', tenantId: 'organizations' });
   const provider = await runtime.providers.get();
   expect(provider.metadata.issuer).toBe(`${stack.idp!.issuer}/{tenantid}/v2.0`);
