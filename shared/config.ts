@@ -70,6 +70,14 @@ export interface AppConfig {
   readonly isLocalDevelopment: boolean;
   /** `AzureAd__AllowedTenants`, lower-cased: when set, only users whose ID token `tid` is listed may sign in. */
   readonly allowedTenants?: readonly string[];
+  /** Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set (off otherwise, as locally). */
+  readonly telemetry?: TelemetryConfig;
+}
+
+export interface TelemetryConfig {
+  readonly connectionString: string;
+  /** From APPLICATIONINSIGHTS_AUTHENTICATION_STRING `ClientId=…;Authorization=AAD`: the user-assigned identity. */
+  readonly managedIdentityClientId?: string;
 }
 
 export const OIDC_SCOPES = ['openid', 'profile', 'offline_access'] as const;
@@ -496,6 +504,7 @@ export function loadConfig(settings: Settings): AppConfig {
   const session = readSession(r);
   const isLocalDevelopment = r.raw('AZURE_FUNCTIONS_ENVIRONMENT') === 'Development';
   const allowedTenants = readAllowedTenants(r);
+  const telemetry = readTelemetry(r);
 
   const anyCredentialSetting = r.childNames('AzureAd__ClientCredentials__').length > 0 || r.present('AzureAd__ClientSecret');
   if (clientCredentials.length === 0 && !anyCredentialSetting) {
@@ -516,6 +525,7 @@ export function loadConfig(settings: Settings): AppConfig {
     session,
     isLocalDevelopment,
     ...(allowedTenants ? { allowedTenants } : {}),
+    ...(telemetry ? { telemetry } : {}),
   };
 }
 
@@ -525,6 +535,19 @@ function readAllowedTenants(r: SettingsReader): string[] | undefined {
   const tenants = splitList(raw).map((t) => t.toLowerCase());
   if (tenants.some((t) => !TENANT_ID.test(t))) return r.fail('AzureAd__AllowedTenants', 'lists something that is not a tenant id; list tenant ids (GUIDs) separated by commas or spaces, such as 6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f');
   return tenants;
+}
+
+/** Application Insights' own settings, as the Functions host and the Azure SDKs name them. */
+function readTelemetry(r: SettingsReader): TelemetryConfig | undefined {
+  const connectionString = r.raw('APPLICATIONINSIGHTS_CONNECTION_STRING');
+  if (!connectionString) return undefined;
+  if (!/(^|;)\s*(InstrumentationKey|IngestionEndpoint)=/i.test(connectionString)) {
+    r.fail('APPLICATIONINSIGHTS_CONNECTION_STRING', 'is not an Application Insights connection string (InstrumentationKey=…;IngestionEndpoint=…)');
+    return undefined;
+  }
+  const authentication = r.raw('APPLICATIONINSIGHTS_AUTHENTICATION_STRING') ?? '';
+  const clientId = /(?:^|;)\s*ClientId=([^;]+)/i.exec(authentication)?.[1]?.trim();
+  return { connectionString, ...(clientId ? { managedIdentityClientId: clientId } : {}) };
 }
 
 /** The process environment: the only place settings come from in the Functions host. */

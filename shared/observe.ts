@@ -21,6 +21,8 @@ export interface DependencyObservation {
   readonly status: number | undefined;
   readonly startTime: number;
   readonly durationMs: number;
+  /** The trace context of the request that made the call, if any. */
+  readonly traceparent: string | undefined;
 }
 
 type Observer = (observation: DependencyObservation) => void;
@@ -69,7 +71,7 @@ function finish(pending: Pending | undefined, status: number | undefined): void 
   pending.done = true;
   const durationMs = performance.now() - pending.started;
   noteDependency(pending.scope, pending.name, durationMs, status);
-  const observation: DependencyObservation = { name: pending.name, method: pending.method, origin: pending.origin, status, startTime: pending.startTime, durationMs };
+  const observation: DependencyObservation = { name: pending.name, method: pending.method, origin: pending.origin, status, startTime: pending.startTime, durationMs, traceparent: pending.scope?.traceparent };
   for (const observer of observers) {
     try {
       observer(observation);
@@ -79,7 +81,11 @@ function finish(pending: Pending | undefined, status: number | undefined): void 
   }
 }
 
-function start(method: string, origin: string, userAgent: string | undefined): Pending {
+// The telemetry exporter's own uploads are not the app's dependencies (and would feed themselves).
+const IGNORED_AGENTS = /monitor-opentelemetry|opentelemetry-exporter/i;
+
+function start(method: string, origin: string, userAgent: string | undefined): Pending | undefined {
+  if (userAgent && IGNORED_AGENTS.test(userAgent)) return undefined;
   return { scope: currentRequest(), name: dependencyName(origin, userAgent), method, origin, startTime: Date.now(), started: performance.now(), done: false };
 }
 
@@ -95,7 +101,8 @@ export function observeDependencies(): void {
     // The Host header carries the port when it is not the default one, as an origin does.
     const host = request.getHeader('host');
     const origin = `${request.protocol ?? 'http:'}//${typeof host === 'string' ? host : request.host}`;
-    http.set(request, start(request.method, origin, typeof agent === 'string' ? agent : undefined));
+    const pending = start(request.method, origin, typeof agent === 'string' ? agent : undefined);
+    if (pending) http.set(request, pending);
   });
   subscribe('http.client.response.finish', (message) => {
     const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
@@ -114,7 +121,8 @@ export function observeDependencies(): void {
   const undici = new WeakMap<object, Pending>();
   subscribe('undici:request:create', (message) => {
     const { request } = message as { request: UndiciRequest };
-    undici.set(request, start(request.method, String(request.origin).replace(/\/$/, ''), userAgentOf(request.headers)));
+    const pending = start(request.method, String(request.origin).replace(/\/$/, ''), userAgentOf(request.headers));
+    if (pending) undici.set(request, pending);
   });
   subscribe('undici:request:headers', (message) => {
     const { request, response } = message as { request: object; response: { statusCode: number } };

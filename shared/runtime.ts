@@ -11,6 +11,7 @@ import { RowCipher } from './tokenCache/rowCipher';
 import { createCookieSealer, type CookieSealer } from './session/sealing';
 import { TokenCacheTable, createTableClient, type TableCallCounts } from './tokenCache/tableStore';
 import { nameDependencyOrigins } from './observe';
+import { startTelemetryAfterFirstRequest } from './telemetry';
 
 /**
  * Everything a request needs that is worth keeping for the life of the process: the parsed
@@ -77,6 +78,7 @@ async function buildRuntime(settings: Settings, options: RuntimeOptions): Promis
   const config = loadConfig(settings);
   nameDependencyOrigins(Object.fromEntries([[config.authority.url, 'provider'], ...[...config.downstreamApis.values()].map((api) => [api.baseUrl, 'api'])]));
   const log = options.log ?? ((line: string) => console.log(line));
+  startTelemetryAfterFirstRequest(config.telemetry, log);
   const warning = clientSecretWarning(config);
   if (warning) log(warning);
 

@@ -214,11 +214,17 @@ describe('deployment package', () => {
   }, 150_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  test('holds host.json, a dependency-free package.json and the bundle: no source map', () => {
+  test('holds host.json, a dependency-free package.json, the bundle and the telemetry bundle: no source map', () => {
     const files = listFiles(join(out, 'deploy'));
-    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'host.json', 'package.json']);
+    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'host.json', 'package.json', 'telemetry.js']);
     const bundle = readFileSync(join(out, 'deploy/app.js'), 'utf8');
-    expect(bundle).not.toMatch(/sourceMappingURL/);
+    // No comment that points at a map (library code may mention the word elsewhere).
+    const pointsAtMap = /\/\/# sourceMappingURL=\S+\s*$/;
+    expect(pointsAtMap.test(bundle)).toBe(false);
+    expect(pointsAtMap.test(readFileSync(join(out, 'deploy/telemetry.js'), 'utf8'))).toBe(false);
+    // A cold start does not parse OpenTelemetry: app.js only knows where telemetry.js is.
+    expect(bundle).not.toMatch(/useAzureMonitor|@opentelemetry\/sdk/);
+    expect(bundle).toContain('"telemetry.js"');
     const pkg = JSON.parse(readFileSync(join(out, 'deploy/package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg.main).toBe('app.js');
     expect(pkg).not.toHaveProperty('dependencies');
