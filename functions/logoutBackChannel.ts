@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { RuntimeSource } from '../shared/runtime';
 import { backChannelLogout } from '../shared/session/logoutNotifications';
 import { problems } from '../shared/problems';
+import { logEvent } from '../shared/log';
 import { BASE_HEADERS } from './http/responses';
 import { httpFunction } from './registration';
 
@@ -15,7 +16,8 @@ export async function logoutBackChannel(request: HttpRequest, source: RuntimeSou
   }
   const text = await request.text();
   if (text.length > MAX_FORM_BYTES) throw problems.logout_token_invalid('The request is too large.', { error: 'invalid_request' });
-  await backChannelLogout(runtime, new URLSearchParams(text).get('logout_token'));
+  const outcome = await backChannelLogout(runtime, new URLSearchParams(text).get('logout_token'));
+  logEvent('logout_notification', { reason: 'backchannel', count: outcome.ended });
   return { status: 200, headers: { ...BASE_HEADERS } };
 }
 

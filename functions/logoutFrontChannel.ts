@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { RuntimeSource } from '../shared/runtime';
 import { frontChannelLogout, providerOrigin } from '../shared/session/logoutNotifications';
 import { BASE_HEADERS } from './http/responses';
+import { logEvent } from '../shared/log';
 import { httpFunction } from './registration';
 
 /**
@@ -11,7 +12,8 @@ import { httpFunction } from './registration';
  */
 export async function logoutFrontChannel(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
   const runtime = await source.get();
-  await frontChannelLogout(runtime, { sid: request.query.get('sid'), iss: request.query.get('iss') });
+  const outcome = await frontChannelLogout(runtime, { sid: request.query.get('sid'), iss: request.query.get('iss') });
+  logEvent('logout_notification', { reason: 'frontchannel', count: outcome.ended });
   return {
     status: 200,
     headers: {

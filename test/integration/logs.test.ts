@@ -54,6 +54,8 @@ test('one line per request and per event, correlated, and nothing secret in any 
   const row = (await readCacheRow(stack))!;
   for (const kind of ['AccessToken', 'RefreshToken', 'IdToken']) for (const entry of Object.values(row.cache[kind] ?? {})) secrets.push(entry['secret']!);
   expect((await send(`${stack.appUrl}/api/logout`, jar, { method: 'POST', headers: { 'x-csrf': '1' } })).status).toBe(302);
+  // A front-channel notification for a provider session nobody here has.
+  expect((await send(`${stack.appUrl}/api/logout/frontchannel?sid=no-such-session`, undefined)).status).toBe(200);
 
   secrets.push(stack.devClient!.clientSecret, ...(stack.settings['Session__Keys'] ?? '').split(','));
   const claimValues = ['Ada Lovelace', 'ada@contoso.dev'];
@@ -94,9 +96,10 @@ test('one line per request and per event, correlated, and nothing secret in any 
   expect(events('refresh').map((e) => e.outcome)).toEqual(['success', 'success']);
   expect(events('refresh')[0]?.invocationId).toBe(proxied[0]?.invocationId);
   expect(events('sign_out')).toHaveLength(1);
+  expect(events('logout_notification').map((e) => [e.reason, e.count])).toEqual([['frontchannel', 0]]);
   expect(events('dependency_failure')).toEqual([]);
 
-  for (const name of ['sign_in', 'refresh', 'sign_out']) console.log(`sample ${name}: ${JSON.stringify(events(name).at(-1))}`);
+  for (const name of ['sign_in', 'refresh', 'sign_out', 'logout_notification']) console.log(`sample ${name}: ${JSON.stringify(events(name).at(-1))}`);
   console.log(`sample request (proxy): ${JSON.stringify(proxied[0])}`);
 });
 
