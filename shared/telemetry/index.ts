@@ -15,16 +15,16 @@ import type * as AzureMonitor from './azureMonitor';
 // Set by scripts/build.mjs: the esbuild bundles load the telemetry bundle that sits beside them.
 declare const TELEMETRY_BUNDLE: string | undefined;
 
-let running: Promise<AzureMonitor.RunningTelemetry | undefined> | undefined;
-let pending = false;
+// One Azure Monitor SDK per process: OpenTelemetry's tracer and meter providers are global.
+let started: 'waiting for a request' | Promise<AzureMonitor.RunningTelemetry | undefined> | undefined;
 
 export function startTelemetryAfterFirstRequest(config: TelemetryConfig | undefined, log: (line: string) => void): void {
-  if (!config || running || pending) return;
-  pending = true;
+  if (!config || started) return;
+  started = 'waiting for a request';
   const stop = addLogListener((record) => {
     if (record.kind !== 'request') return;
     stop();
-    running = new Promise<void>((resolve) => setImmediate(resolve))
+    started = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => loadAzureMonitor().startAzureMonitor(config, { addLogListener, addDependencyObserver }))
       .catch((error: unknown) => {
         log(`telemetry: Application Insights not started: ${describeForLog(error)}`);

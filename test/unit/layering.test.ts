@@ -66,6 +66,7 @@ function mutableModuleState(text: string): string[] {
 const PROCESS_WIDE = new Set([
   'shared/observe.ts: subscribed', // one diagnostics_channel subscription per process
   'shared/log.ts: capture', // where log lines go (a test may capture them)
+  'shared/telemetry/index.ts: started', // one Azure Monitor SDK per process (OpenTelemetry's providers are global)
 ]);
 
 test('no module-level mutable state in shared/ or functions/: handlers get their runtime from a factory', () => {
