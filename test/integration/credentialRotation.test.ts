@@ -8,6 +8,7 @@ import { createDevCertificates, trustCertificateAuthority } from '../../dev/tls'
 import { CookieJar, postBack, proxyCall, send, signInAtProvider } from '../support/browserless';
 import { expireAccessTokens } from '../support/cacheRows';
 import { startKeyVaultServer, type KeyVaultServer } from '../support/keyVaultServer';
+import { captureLogLines } from '../../shared/log';
 import { VAULT_TOKEN, keyVaultSecretSettings, newSessionKeys, signInAndCallApi, vaultRuntimeOptions } from '../support/credentialStack';
 
 /**
@@ -62,8 +63,16 @@ test('rotation: the provider refuses the old secret, one reload from the vault, 
 
   rotateSecret();
   await expireAccessTokens(stack); // the next proxied call must go to the provider, with the cached (old) secret
-  const answer = await proxyCall(stack.appUrl, jar, 'demo/profile');
+  const lines: string[] = [];
+  captureLogLines((line) => lines.push(line));
+  const answer = await proxyCall(stack.appUrl, jar, 'demo/profile').finally(() => captureLogLines(undefined));
   expect(answer.status).toBe(200);
+  // The structured log: one credential_reload event inside the proxied request that hit the refusal.
+  const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  const reloads = records.filter((r) => r['event'] === 'credential_reload');
+  expect(reloads).toHaveLength(1);
+  expect(reloads[0]?.['invocationId']).toBe(records.find((r) => r['type'] === 'request')?.['invocationId']);
+  console.log(`sample credential_reload: ${lines.find((line) => line.includes('"credential_reload"'))}`);
 
   const after = await counters();
   expect(after.vaultReads - before.vaultReads).toBe(1);
