@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createClaimsChallenges, type ClaimsChallengeControls } from './claimsChallenges';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
 export interface DemoApiOptions {
@@ -26,6 +27,8 @@ export interface DemoApi {
   url: string;
   close(): Promise<void>;
   stats: DemoApiStats;
+  /** CAE and authentication-context challenges (dev/claimsChallenges.ts). */
+  claimsChallenges: ClaimsChallengeControls;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -128,6 +131,7 @@ function routeStatus(res: ServerResponse, code: string): void {
 /** Starts the demo downstream API over HTTPS on loopback; every route requires a valid bearer token. */
 export async function startDemoApi(options: DemoApiOptions): Promise<DemoApi> {
   const stats: DemoApiStats = { requests: 0, authorized: 0, rejected: 0 };
+  const claimsChallenges = createClaimsChallenges();
   const keys = keySetFor(options.issuer);
 
   async function authenticate(req: IncomingMessage): Promise<JWTPayload> {
@@ -168,6 +172,15 @@ export async function startDemoApi(options: DemoApiOptions): Promise<DemoApi> {
     stats.authorized += 1;
     const path = rawUrl.split('?')[0]!;
     const method = req.method ?? 'GET';
+    if (claimsChallenges.intercept(payload, path, res)) {
+      req.resume();
+      return;
+    }
+    if (method === 'GET' && path === '/step-up') {
+      req.resume();
+      sendJson(res, 200, { message: 'Authentication context c1 satisfied.', acrs: payload['acrs'] });
+      return;
+    }
     if (path === '/echo' || path.startsWith('/echo/')) {
       sendJson(res, 200, await echo(req, rawUrl));
       return;
@@ -199,6 +212,7 @@ export async function startDemoApi(options: DemoApiOptions): Promise<DemoApi> {
   return {
     url: `https://127.0.0.1:${port}`,
     stats,
+    claimsChallenges,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

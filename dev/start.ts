@@ -44,7 +44,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const graph = !/^(0|false)$/i.test(settings['DEV_GRAPH'] ?? '');
-  const stack = await startLocalStack({ settings, port, graph, idp: { consentRequired, authority, users: [...MULTI_TENANT_USERS] } });
+  // The demo API's claims challenges (path step-up) need a client that declares cp1.
+  const withCapabilities: Settings = settings['AzureAd__ClientId'] ? settings : { AzureAd__ClientCapabilities: 'cp1', ...settings };
+  const stack = await startLocalStack({ settings: withCapabilities, port, graph, idp: { consentRequired, authority, users: [...MULTI_TENANT_USERS] } });
   console.log('');
   for (const line of stack.embedded) console.log(`  embedded: ${line}`);
   if (stack.idp) {

@@ -14,6 +14,7 @@ export async function login(request: HttpRequest, source: RuntimeSource): Promis
     domainHint: q.get('domainHint'),
     scopes: q.get('scopes'),
     policy: q.get('policy'),
+    claims: q.get('claims'),
   });
   return redirect(location, [cookie]);
 }

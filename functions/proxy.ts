@@ -4,8 +4,9 @@ import { acquireAccessTokenForSession } from '../shared/auth/accountTokens';
 import { signInRequired } from '../shared/problems';
 import { acquireAppToken } from '../shared/auth/appTokens';
 import { requireAntiForgeryHeader } from './http/antiForgery';
-import { downstreamUrl, findApi, validateProxyPath } from '../shared/proxy/proxyRules';
+import { METHODS_WITHOUT_BODY, downstreamUrl, findApi, validateProxyPath } from '../shared/proxy/proxyRules';
 import { forwardToApi } from '../shared/proxy/forward';
+import { answerClaimsChallenge } from '../shared/proxy/claimsRetry';
 import { readSession } from '../shared/session/session';
 import { loginUrlFor } from '../shared/auth/loginUrl';
 import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
@@ -27,7 +28,17 @@ export async function proxy(request: HttpRequest, source: RuntimeSource): Promis
     ? await acquireAppToken(runtime, api.scopes)
     : (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl, live.row)).accessToken;
 
-  const answer = await forwardToApi(target, request.method, request.headers as unknown as Headers, request.body as ReadableStream<Uint8Array> | null, accessToken);
+  const headers = request.headers as unknown as Headers;
+  const body = request.body as ReadableStream<Uint8Array> | null;
+  let answer = await forwardToApi(target, request.method, headers, body, accessToken);
+  if (!api.requestAppToken) {
+    answer = await answerClaimsChallenge(answer, {
+      replayable: METHODS_WITHOUT_BODY.has(request.method) || body === null,
+      loginUrl,
+      acquireWithClaims: async (claims) => (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl, undefined, claims)).accessToken,
+      forward: (token) => forwardToApi(target, request.method, headers, null, token),
+    });
+  }
   return { status: answer.status, headers: { ...answer.headers, 'x-content-type-options': 'nosniff', 'cache-control': answer.headers['cache-control'] ?? 'no-store' }, body: answer.body ?? undefined };
 }
 

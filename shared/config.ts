@@ -70,6 +70,8 @@ export interface AppConfig {
   readonly isLocalDevelopment: boolean;
   /** `AzureAd__AllowedTenants`, lower-cased: when set, only users whose ID token `tid` is listed may sign in. */
   readonly allowedTenants?: readonly string[];
+  /** `AzureAd__ClientCapabilities` (`cp1`): declared to the provider; the app then handles claims challenges. */
+  readonly clientCapabilities: readonly string[];
   /** Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set (off otherwise, as locally). */
   readonly telemetry?: TelemetryConfig;
 }
@@ -526,6 +528,7 @@ export function loadConfig(settings: Settings): AppConfig {
     isLocalDevelopment,
     ...(allowedTenants ? { allowedTenants } : {}),
     ...(telemetry ? { telemetry } : {}),
+    clientCapabilities: splitList(r.raw('AzureAd__ClientCapabilities')),
   };
 }
 

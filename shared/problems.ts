@@ -32,6 +32,7 @@ export const PROBLEM_CATALOGUE = {
   loginHint_invalid: { status: 400, title: 'The loginHint parameter is not valid' },
   domainHint_invalid: { status: 400, title: 'The domainHint parameter is not valid' },
   policy_unknown: { status: 400, title: 'Unknown user flow' },
+  claims_invalid: { status: 400, title: 'The claims parameter is not valid' },
   cookie_too_large: { status: 400, title: 'The sign-in does not fit in a browser cookie' },
 
   // /api/redirect: the provider's answer.

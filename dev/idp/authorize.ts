@@ -7,6 +7,7 @@ import { randomId, sameSecret } from './store';
 import { findUser } from './users';
 import type { DevUser } from './types';
 import { dialectOf } from './dialect';
+import { parseClaimsRequest } from './claimsRequest';
 import { b2cCancelled, b2cForgotPassword, tenantRefusal } from './microsoftErrors';
 
 const PROMPTS = ['none', 'login', 'consent', 'select_account'];
@@ -88,7 +89,8 @@ function validateRequest(state: ProviderState, params: Map<string, string>): Omi
   if (prompt !== undefined && !PROMPTS.includes(prompt)) {
     throw new AuthorizeError('invalid_request', `AADSTS90023: Invalid prompt value '${prompt}'.`);
   }
-  return { nonce, codeChallenge, scopes, loginHint: params.get('login_hint') || undefined };
+  const acrs = parseClaimsRequest(params.get('claims')).acrs;
+  return { nonce, codeChallenge, scopes, loginHint: params.get('login_hint') || undefined, ...(acrs.length > 0 ? { acrs } : {}) };
 }
 
 function consentGranted(state: ProviderState, transaction: Transaction, user: DevUser): boolean {
@@ -119,6 +121,8 @@ function issueCode(state: ProviderState, res: ServerResponse, transaction: Trans
     authTime: session.authTime,
     expiresAt: Date.now() + CODE_LIFETIME_MS,
     used: false,
+    // The login page stands for the step-up the authentication context asks for.
+    ...(transaction.acrs ? { acrs: transaction.acrs } : {}),
   });
   state.stats.issued.codes += 1;
   answer(res, transaction, { code }, headers);
@@ -168,7 +172,7 @@ export async function handleAuthorize(state: ProviderState, req: IncomingMessage
     const existing = currentSession(state, req);
     const user = existing ? state.userBySub(existing.session.sub) : undefined;
     const hintMatches = !transaction.loginHint || user?.username.toLowerCase() === transaction.loginHint.toLowerCase();
-    const reuse = existing && user && hintMatches && (prompt === undefined || prompt === 'none') && !tenantRefusal(transaction.dialect, user);
+    const reuse = existing && user && hintMatches && (prompt === undefined || prompt === 'none') && !tenantRefusal(transaction.dialect, user) && !transaction.acrs;
 
     if (prompt === 'none') {
       if (!reuse) throw new AuthorizeError('login_required', 'AADSTS50058: A silent sign-in request was sent but no user is signed in.');

@@ -9,6 +9,8 @@ export class OAuthError extends Error {
     readonly error: string,
     readonly description: string,
     readonly suberror?: string,
+    /** A claims challenge (JSON) the client must ask for interactively. */
+    readonly claims?: string,
   ) {
     super(description);
   }
@@ -30,6 +32,7 @@ export function sendOAuthError(res: ServerResponse, err: OAuthError): void {
       error_description: err.description,
       error_codes: code ? [Number(code)] : [],
       ...(err.suberror ? { suberror: err.suberror } : {}),
+      ...(err.claims ? { claims: err.claims } : {}),
       timestamp: new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       trace_id: randomUUID(),
       correlation_id: randomUUID(),

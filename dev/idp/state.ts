@@ -29,6 +29,8 @@ export interface Transaction {
   loginHint?: string;
   /** The authority path it came in (tenant, B2C policy). */
   dialect?: Dialect;
+  /** Authentication contexts the `claims` parameter asks for (a step-up at the login page). */
+  acrs?: string[];
 }
 
 export interface AuthorizationCode {
@@ -42,6 +44,8 @@ export interface AuthorizationCode {
   authTime: number;
   expiresAt: number;
   used: boolean;
+  /** Authentication contexts satisfied at this sign-in. */
+  acrs?: string[];
 }
 
 export interface RefreshGrant {
@@ -52,6 +56,8 @@ export interface RefreshGrant {
   /** What the sign-in asked for: a refresh without `scope` gets these again. */
   scopes: string[];
   revoked: boolean;
+  /** Authentication contexts satisfied at the sign-in: refreshes keep them. */
+  acrs?: string[];
 }
 
 /** The provider's own sign-in session, behind its cookie. */

@@ -7,6 +7,7 @@ import { GRAPH_AUDIENCE, ScopeError, resolveScopes, shortScopeName, splitScopes,
 import { randomId } from './store';
 import { clientInfo, issueAccessToken, issueIdToken, type TokenSettings } from './tokens';
 import { dialectOf, type Dialect } from './dialect';
+import { missingAuthContext, parseClaimsRequest, type ClaimsRequest } from './claimsRequest';
 import type { ProviderState, RefreshGrant } from './state';
 import { DEV_TENANT_ID, servicePrincipalId } from './users';
 import type { DevApi, DevClient, DevIdpGrant, DevUser } from './types';
@@ -49,6 +50,7 @@ interface UserTokenInput {
   authTime: number;
   refresh: RefreshGrant;
   dialect: Dialect;
+  claims: ClaimsRequest;
 }
 
 /** Token settings with the issuer of the authority the request came to, for the user's (or app's) tenant. */
@@ -65,6 +67,13 @@ async function issueUserTokens(state: ProviderState, input: UserTokenInput): Pro
   const { client, user, scopes, resource, dialect } = input;
   const tokens = tokensFor(state, dialect, user.tid);
   const extra = dialectClaims(dialect);
+  const acrs = input.refresh.acrs;
+  const accessExtra = {
+    ...extra,
+    ...(acrs && acrs.length > 0 ? { acrs } : {}),
+    // Entra marks tokens of clients that declared cp1; APIs only challenge those.
+    ...(input.claims.capabilities.length > 0 ? { xms_cc: input.claims.capabilities } : {}),
+  };
   let audience: string;
   let scopeStrings: string[];
   let scp: string[];
@@ -78,7 +87,7 @@ async function issueUserTokens(state: ProviderState, input: UserTokenInput): Pro
     audience = client.clientId;
     scp = scopeStrings;
   }
-  const access = await issueAccessToken(tokens, { audience, clientId: client.clientId, user, scp, extra });
+  const access = await issueAccessToken(tokens, { audience, clientId: client.clientId, user, scp, extra: accessExtra });
   state.stats.issued.accessTokens += 1;
   const response: TokenResponse = {
     token_type: 'Bearer',
@@ -134,8 +143,9 @@ async function authorizationCodeGrant(state: ProviderState, client: DevClient, p
     nonce: code.nonce,
     sid: code.sid,
     authTime: code.authTime,
-    refresh: { clientId: client.clientId, sub: user.sub, sid: code.sid, authTime: code.authTime, scopes: code.scopes, revoked: false },
+    refresh: { clientId: client.clientId, sub: user.sub, sid: code.sid, authTime: code.authTime, scopes: code.scopes, revoked: false, ...(code.acrs ? { acrs: code.acrs } : {}) },
     dialect,
+    claims: parseClaimsRequest(params.get('claims')),
   });
 }
 
@@ -155,6 +165,18 @@ async function refreshTokenGrant(state: ProviderState, client: DevClient, params
   if (scopes.resources.length > 1) {
     throw new OAuthError(400, 'invalid_scope', 'AADSTS28000: Provided value for the input parameter scope is not valid because it contains more than one resource.');
   }
+  const claims = parseClaimsRequest(params.get('claims'));
+  const missing = missingAuthContext(claims.acrs, grant.acrs);
+  if (missing.length > 0) {
+    // A step-up (authentication context) needs the user: Entra answers with the claims to ask for.
+    throw new OAuthError(
+      400,
+      'interaction_required',
+      'AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access this resource.',
+      undefined,
+      JSON.stringify({ access_token: { acrs: { essential: true, value: missing[0] } } }),
+    );
+  }
   // Entra always rotates on refresh; earlier refresh tokens stay valid.
   const withOffline: ResolvedScopes = { ...scopes, oidc: [...new Set([...scopes.oidc, 'offline_access'])] };
   return issueUserTokens(state, {
@@ -166,6 +188,7 @@ async function refreshTokenGrant(state: ProviderState, client: DevClient, params
     authTime: grant.authTime,
     refresh: { ...grant },
     dialect,
+    claims,
   });
 }
 

@@ -8,6 +8,7 @@ import { authorityFor } from './authority';
 import { createConfidentialClient } from './msalClient';
 import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
+import { loginUrlWithClaims, parseClaimsRequest } from './claimsChallenge';
 import { logEvent, noteTokenOutcome } from '../log';
 
 export interface AccessTokenOutcome {
@@ -21,7 +22,7 @@ export interface AccessTokenOutcome {
  * memory; when the token has expired MSAL redeems the refresh token and the plugin writes the
  * row back (If-Match). No provider call and no Key Vault call while the token is valid.
  */
-export async function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded?: CacheRow): Promise<AccessTokenOutcome> {
+export async function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded?: CacheRow, claims?: string): Promise<AccessTokenOutcome> {
   const authority = authorityFor(runtime.config, session.policy);
   const provider = await runtime.providers.get(authority.url);
   let firstRow = preloaded;
@@ -35,7 +36,8 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
     const account: AccountInfo | null = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
     if (!account) throw signInRequired('session_ended', loginUrl, 'The account\'s tokens are gone (signed out or expired).');
     try {
-      const result = await client.acquireTokenSilent({ account, scopes: [...scopes] });
+      // With claims MSAL skips the cached access token and redeems the refresh token with them.
+      const result = await client.acquireTokenSilent({ account, scopes: [...scopes], ...(claims ? { claims } : {}) });
       if (!result?.accessToken) throw signInRequired('interaction_required', loginUrl);
       noteTokenOutcome(result.fromCache ? 'cache' : 'refreshed');
       if (!result.fromCache) logEvent('refresh', { outcome: 'success' });
@@ -48,7 +50,8 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
       if (isInteractionRequired(error)) {
         noteTokenOutcome('interaction_required');
         logEvent('consent_required', { code: msalErrorCode(error) });
-        throw signInRequired('interaction_required', loginUrl);
+        // The token endpoint's own claims challenge wins over the one being answered.
+        throw signInRequired('interaction_required', loginUrlWithClaims(loginUrl, claimsOfError(error) ?? claims));
       }
       const mapped = codeRedemptionProblem(error);
       if (mapped.code === 'code_rejected') {
@@ -60,6 +63,17 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
       throw mapped;
     }
   });
+}
+
+/** A claims challenge the token endpoint sent with its refusal (MSAL keeps it on the error). */
+function claimsOfError(error: unknown): string | undefined {
+  const claims = (error as { claims?: unknown } | null)?.claims;
+  if (typeof claims !== 'string' || claims === '') return undefined;
+  try {
+    return parseClaimsRequest(claims);
+  } catch {
+    return undefined;
+  }
 }
 
 /** MSAL's error code (`invalid_grant`, `consent_required`): an identifier, never its message. */

@@ -15,6 +15,8 @@ export function createConfidentialClient(config: AppConfig, authorityUrl: string
       authority: authorityUrl,
       knownAuthorities: [...config.authority.knownAuthorities],
       authorityMetadata: provider.metadataJson,
+      // cp1: the app handles claims challenges, so Entra may issue long-lived CAE tokens to it.
+      ...(config.clientCapabilities.length > 0 ? { clientCapabilities: [...config.clientCapabilities] } : {}),
       ...credential,
     },
     cache: cachePlugin ? { cachePlugin } : undefined,

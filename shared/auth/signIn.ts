@@ -24,6 +24,7 @@ import { createConfidentialClient } from './msalClient';
 import { validateIdToken } from './idToken';
 import { codeRedemptionProblem, safeCode } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
+import { parseClaimsRequest } from './claimsChallenge';
 
 const PROMPTS = new Set(['login', 'none', 'consent', 'select_account', 'create']);
 // RFC 6749 scope-token characters.
@@ -37,6 +38,8 @@ export interface SignInOptions {
   readonly domainHint?: string | null;
   readonly scopes?: string | null;
   readonly policy?: string | null;
+  /** A claims challenge to satisfy (JSON), from a proxy 401's `loginUrl`. */
+  readonly claims?: string | null;
 }
 
 function randomValue(): string {
@@ -66,6 +69,7 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
   const domainHint = hint(options.domainHint, 'domainHint');
   const scopes = [...new Set([...config.signInScopes, ...parseExtraScopes(options.scopes)])];
   const authority = authorityFor(config, options.policy);
+  const claims = parseClaimsRequest(options.claims);
 
   const provider = await runtime.providers.get(authority.url);
   const { verifier, challenge } = await new CryptoProvider().generatePkceCodes();
@@ -76,6 +80,7 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
     returnUrl: safeReturnUrl(options.returnUrl),
     scopes,
     policy: authority.policy,
+    ...(claims ? { claims } : {}),
     exp: Math.floor(Date.now() / 1000) + AUTH_REQUEST_LIFETIME_SECONDS,
   };
   const location = await withCredentialRetry(runtime, (credential) =>
@@ -91,6 +96,7 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
       prompt,
       loginHint,
       domainHint,
+      claims,
     }),
   );
   return { location, cookie: await authRequestCookie(runtime.sealer, request) };
@@ -138,7 +144,7 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
       const client = createConfidentialClient(config, authority.url, provider, credential);
       try {
         const result = await client.acquireTokenByCode(
-          { code: response.code!, scopes: [...pending.scopes], redirectUri: config.redirectUri, codeVerifier: pending.codeVerifier, state: pending.state, nonce: pending.nonce },
+          { code: response.code!, scopes: [...pending.scopes], redirectUri: config.redirectUri, codeVerifier: pending.codeVerifier, state: pending.state, nonce: pending.nonce, claims: pending.claims },
           { code: response.code!, state: pending.state, nonce: pending.nonce },
         );
         return { result, cache: client.getTokenCache().serialize() };

@@ -25,6 +25,8 @@ export interface AuthRequest {
   readonly returnUrl: string;
   readonly scopes: readonly string[];
   readonly policy?: string;
+  /** A claims challenge this sign-in answers (JSON), sent with the code redemption too. */
+  readonly claims?: string;
   readonly exp: number;
 }
 

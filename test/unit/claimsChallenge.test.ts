@@ -1,0 +1,34 @@
+import { claimsChallengeOf, loginUrlWithClaims, parseClaimsRequest } from '../../shared/auth/claimsChallenge';
+
+const claims = { access_token: { nbf: { essential: true, value: '1700000000' } } };
+const encoded = Buffer.from(JSON.stringify(claims)).toString('base64');
+
+test('an Entra CAE challenge: Bearer, insufficient_claims, base64 claims', () => {
+  const header = `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000", error="insufficient_claims", claims="${encoded}"`;
+  expect(JSON.parse(claimsChallengeOf(401, header)!)).toEqual(claims);
+  // Plain JSON claims, quoted with escapes, are read too.
+  expect(JSON.parse(claimsChallengeOf(401, `Bearer error="insufficient_claims", claims="{\\"access_token\\":{}}"`)!)).toEqual({ access_token: {} });
+});
+
+test('anything else is not a claims challenge', () => {
+  expect(claimsChallengeOf(403, `Bearer error="insufficient_claims", claims="${encoded}"`)).toBeUndefined();
+  expect(claimsChallengeOf(401, 'Bearer error="invalid_token"')).toBeUndefined();
+  expect(claimsChallengeOf(401, `Basic realm="x", error="insufficient_claims", claims="${encoded}"`)).toBeUndefined();
+  expect(claimsChallengeOf(401, 'Bearer error="insufficient_claims", claims="bm90IGpzb24="')).toBeUndefined();
+  expect(claimsChallengeOf(401, undefined)).toBeUndefined();
+});
+
+test('the claims parameter must be a small JSON object', () => {
+  expect(parseClaimsRequest(' {"id_token":{}} ')).toBe('{"id_token":{}}');
+  expect(parseClaimsRequest(undefined)).toBeUndefined();
+  for (const bad of ['[]', '"x"', 'null', '{', `{"a":"${'x'.repeat(3000)}"}`]) {
+    expect(() => parseClaimsRequest(bad)).toThrow(expect.objectContaining({ code: 'claims_invalid', status: 400 }));
+  }
+});
+
+test('loginUrl carries the claims beside its returnUrl and scopes', () => {
+  const url = new URL(loginUrlWithClaims('/api/login?returnUrl=%2Fapi%2F&scopes=api%3A%2F%2Fa%2FRead', '{"a":1}'), 'http://x');
+  expect(url.pathname).toBe('/api/login');
+  expect(Object.fromEntries(url.searchParams)).toEqual({ returnUrl: '/api/', scopes: 'api://a/Read', claims: '{"a":1}' });
+  expect(loginUrlWithClaims('/api/login?returnUrl=%2F', undefined)).toBe('/api/login?returnUrl=%2F');
+});
