@@ -1,6 +1,7 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
 import { CookieJar, postBack, proxyCall, signIn, signInAtProvider } from '../support/browserless';
 import { cacheTable } from '../support/cacheRows';
+import { captureLogLines } from '../../shared/log';
 
 /**
  * Claims challenges with client capability cp1 (Continuous Access Evaluation and
@@ -35,9 +36,15 @@ test('a CAE revocation challenge is answered silently: one refresh with the clai
   stack.demoApi!.claimsChallenges.revokeSeenTokens();
   const before = counters();
   const sentBefore = stack.demoApi!.claimsChallenges.sent.revoked;
-  const answer = await proxyCall(stack.appUrl, jar, 'demo/profile');
+  const lines: string[] = [];
+  captureLogLines((line) => lines.push(line));
+  const answer = await proxyCall(stack.appUrl, jar, 'demo/profile').finally(() => captureLogLines(undefined));
   expect(answer.status).toBe(200);
   expect(stack.demoApi!.claimsChallenges.sent.revoked - sentBefore).toBe(1);
+  // The log says what was done about the challenge, never the claims.
+  const challenges = lines.filter((line) => line.includes('"event":"claims_challenge"'));
+  expect(challenges.map((line) => (JSON.parse(line) as { reason?: string }).reason)).toEqual(['silent_retry']);
+  console.log(`sample claims_challenge: ${challenges[0]}`);
   expect(delta(before)).toEqual({ refreshes: 1, demoCalls: 2 });
   // The new token is in the cache: the next call needs neither the provider nor a replay.
   const after = counters();
