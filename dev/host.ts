@@ -32,6 +32,8 @@ export interface LocalFunctionsHostOptions {
    * Functions host in Azure, `/` is the host's own page and no function can answer it.
    */
   readonly rootRedirect?: string;
+  /** The origin printed in the route list (the redirect URI's), when it differs from the listening address. */
+  readonly publicUrl?: string;
 }
 
 export interface LocalFunctionsHost {
@@ -111,7 +113,8 @@ export async function startLocalFunctionsHost(options: LocalFunctionsHostOptions
   });
   port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(hostname)}:${port}`;
-  for (const entry of table) log(`${entry.name}: [${[...entry.methods].join(',')}] ${url}/${entry.route.template}`);
+  const shown = options.publicUrl ?? url;
+  for (const entry of table) log(`${entry.name}: [${[...entry.methods].join(',')}] ${shown}/${entry.route.template}`);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

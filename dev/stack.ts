@@ -93,7 +93,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const port = options.port || (await findFreePort());
     // localhost, not 127.0.0.1: browsers treat it as a secure context, so __Host- cookies work over http.
-    const appUrl = `http://localhost:${port}`;
+    // One origin everywhere: the redirect URI's, when the settings name one. A sign-in must start
+    // there, since the auth-request cookie is set where /api/login answers and read at the redirect URI.
+    const redirectSetting = settings['AzureAd__RedirectUri'];
+    const appUrl = redirectSetting && URL.canParse(redirectSetting) ? new URL(redirectSetting).origin : `http://localhost:${port}`;
     let idp: DevIdentityProvider | undefined;
     let demoApi: DemoApi | undefined;
     let graph: GraphStandIn | undefined;
@@ -138,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         Object.assign(settings, { AzureAd__ClientCredentials__0__SourceType: 'ClientSecret', AzureAd__ClientCredentials__0__ClientSecret: clientSecret });
         generatedSecret = true;
       }
-      embedded.push(`dev OpenID provider at ${idp.issuer}`);
+      embedded.push(`dev OpenID provider at ${idp.issuer} (its sign-in pages at ${idp.browserOrigin}, no certificate to trust)`);
       if (wantsApi) {
         demoApi = await startDemoApi({ tls, issuer: idp.issuer, issuers, audience: DEMO_API_AUDIENCE, requiredScope: 'Data.Read' });
         closers.push(() => demoApi!.close());
@@ -181,7 +184,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const restartRuntime = (next: Settings = settings): void => {
       current = runtimeSource(next, runtimeOptions);
     };
-    const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), port, hostname: '127.0.0.1', log, rootRedirect: '/api/' });
+    const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), port, hostname: '127.0.0.1', log, rootRedirect: '/api/', publicUrl: appUrl });
     closers.push(() => host.close());
     return { appUrl, settings, embedded, host, runtime, restartRuntime, idp, demoApi, graph, azurite, devClient, close };
   } catch (error) {

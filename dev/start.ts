@@ -1,6 +1,6 @@
 import './quietTestMode';
 import { existsSync, readFileSync } from 'node:fs';
-import { processSettings, type Settings } from '../shared/config';
+import { isLoopbackHost, processSettings, type Settings } from '../shared/config';
 import { ConfigurationError } from '../shared/errors';
 import { startLocalStack } from './stack';
 import { MULTI_TENANT_USERS } from './idp';
@@ -36,6 +36,15 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error('PORT must be a port number');
     process.exit(1);
+  }
+  const redirectUri = settings['AzureAd__RedirectUri'];
+  if (redirectUri && URL.canParse(redirectUri)) {
+    const redirect = new URL(redirectUri);
+    const redirectPort = Number(redirect.port || (redirect.protocol === 'https:' ? 443 : 80));
+    if (isLoopbackHost(redirect.hostname) && redirectPort !== port) {
+      console.error(`AzureAd__RedirectUri is on port ${redirectPort}, but npm start listens on port ${port}; set PORT=${redirectPort}, or change the redirect URI's port (and its registration) to ${port}.`);
+      process.exit(1);
+    }
   }
   const consentRequired = /^(1|true)$/i.test(settings['DEV_IDP_CONSENT_REQUIRED'] ?? '');
   const authority = (settings['DEV_AUTHORITY'] ?? 'oidc') as DevAuthorityShape;

@@ -1,11 +1,14 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { RuntimeSource } from '../shared/runtime';
 import { beginSignIn } from '../shared/auth/signIn';
+import { signInOriginRedirect } from '../shared/auth/signInOrigin';
 import { redirect } from './http/responses';
 import { httpFunction } from './registration';
 
 export async function login(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
   const runtime = await source.get();
+  const elsewhere = signInOriginRedirect(request.url, runtime.config.redirectUri);
+  if (elsewhere) return redirect(elsewhere);
   const q = request.query;
   const { location, cookie } = await beginSignIn(runtime, {
     returnUrl: q.get('returnUrl'),

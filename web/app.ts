@@ -41,6 +41,18 @@ const MAX_SHOWN_CHARS = 20_000;
 
 let logoutUrl: string | undefined;
 let pendingLoginUrl: string | undefined;
+/** The call that needed consent, kept while the browser visits the provider, made again on return. */
+let pendingCall: PendingCall | undefined;
+const RETRY_KEY = 'th.retryAfterConsent';
+/** What the provider's answer means to the user, from /api/redirect's `signInError`. */
+const SIGN_IN_NOTES: Readonly<Record<string, string>> = {
+  access_denied: 'You cancelled at the provider, so the app did not get the permission it asked for. Nothing else changed; give consent whenever you like.',
+};
+
+interface PendingCall {
+  readonly api: string;
+  readonly path: string;
+}
 
 function el<T extends HTMLElement = HTMLElement>(id: string): T {
   const node = document.getElementById(id);
@@ -252,6 +264,7 @@ async function renderGraph(api: ApiLink): Promise<void> {
 
 async function callApi(api: ApiLink, path: string): Promise<void> {
   hideConsent();
+  showNotice(undefined);
   const result = el('result');
   result.setAttribute('aria-busy', 'true');
   const url = api.proxyUrl + path.trim().replace(/^\/+/, '');
@@ -262,7 +275,7 @@ async function callApi(api: ApiLink, path: string): Promise<void> {
     renderResult(`GET ${url}`, answer);
     const problem = asProblem(answer.body);
     const loginUrl = answer.status === 401 ? safeLoginUrl(problem?.loginUrl) : undefined;
-    if (problem && loginUrl) showConsent(problem, loginUrl);
+    if (problem && loginUrl) showConsent(problem, loginUrl, { api: api.name, path });
   } catch {
     showError('The app did not answer. Is it still running?');
   } finally {
@@ -280,20 +293,59 @@ function renderResult(requestLine: string, answer: Answer): void {
 }
 
 /** A 401 with loginUrl: consent (or a claims challenge) for this API, or a session that has ended. */
-function showConsent(problem: Problem, loginUrl: string): void {
+function showConsent(problem: Problem, loginUrl: string, call: PendingCall): void {
   const ended = SESSION_ENDED_CODES.has(problem.code ?? '');
   el('consent-title').textContent = ended ? 'Your session has ended' : 'This API needs your consent';
   el('consent-detail').textContent = ended
     ? 'Sign in again to keep calling the API.'
-    : `${problem.title ?? 'Consent is required'}. You will be asked at the provider and come back here.`;
+    : `${problem.title ?? 'Consent is required'}. The provider asks you; back here, the call is made again.`;
   el('consent-button').textContent = ended ? 'Sign in again' : 'Give consent';
   pendingLoginUrl = loginUrl;
+  pendingCall = call;
   el('consent').hidden = false;
 }
 
 function hideConsent(): void {
   pendingLoginUrl = undefined;
+  pendingCall = undefined;
   el('consent').hidden = true;
+}
+
+function showNotice(message: string | undefined): void {
+  const notice = el('notice');
+  notice.textContent = message ?? '';
+  notice.hidden = message === undefined;
+}
+
+/** Reads and removes `signInError` from the address, so a reload does not show the note again. */
+function takeSignInNote(): string | undefined {
+  const url = new URL(location.href);
+  const code = url.searchParams.get('signInError');
+  if (code === null) return undefined;
+  url.searchParams.delete('signInError');
+  history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+  return SIGN_IN_NOTES[code] ?? 'The sign-in did not complete. Nothing changed; try again whenever you like.';
+}
+
+function takePendingCall(): PendingCall | undefined {
+  const raw = sessionStorage.getItem(RETRY_KEY);
+  sessionStorage.removeItem(RETRY_KEY);
+  if (!raw) return undefined;
+  try {
+    const value = JSON.parse(raw) as Partial<PendingCall>;
+    return typeof value.api === 'string' && typeof value.path === 'string' ? { api: value.api, path: value.path } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Back from consent: the call that needed it is made again, once, in its API's form. */
+function retryCall(me: Me, call: PendingCall): void {
+  const index = me.apis.findIndex((api) => api.name === call.api);
+  const api = me.apis[index];
+  if (!api) return;
+  el<HTMLInputElement>(`api-path-${index}`).value = call.path;
+  void callApi(api, call.path);
 }
 
 // --- start ------------------------------------------------------------------------------
@@ -308,7 +360,10 @@ async function refresh(): Promise<void> {
   }
   if (answer.status === 200) {
     showError(undefined);
-    renderSignedIn(answer.body as Me);
+    const me = answer.body as Me;
+    renderSignedIn(me);
+    const retry = takePendingCall();
+    if (retry && !el('notice').textContent) retryCall(me, retry);
   } else if (answer.status === 401) {
     showError(undefined);
     renderSignedOut();
@@ -326,7 +381,9 @@ function start(): void {
     if (logoutUrl) location.assign(logoutUrl);
   });
   el('consent-button').addEventListener('click', () => {
-    if (pendingLoginUrl) location.assign(pendingLoginUrl);
+    if (!pendingLoginUrl) return;
+    if (pendingCall) sessionStorage.setItem(RETRY_KEY, JSON.stringify(pendingCall));
+    location.assign(pendingLoginUrl);
   });
   // A page restored from the back/forward cache would show what it showed then: hide it and ask again.
   window.addEventListener('pageshow', (event) => {
@@ -335,6 +392,7 @@ function start(): void {
     showView('none');
     void refresh();
   });
+  showNotice(takeSignInNote());
   void refresh();
 }
 

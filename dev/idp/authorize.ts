@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readCookie, readParams, redirect, sendHtml, withQuery } from './http';
-import { errorPage, formPostPage, loginPage } from './pages';
+import { consentPage, errorPage, formPostPage, loginPage } from './pages';
 import { ScopeError, resolveScopes, splitScopes } from './scopes';
 import { CODE_LIFETIME_MS, SESSION_COOKIE, type ProviderState, type ResponseMode, type Session, type Transaction } from './state';
 import { randomId, sameSecret } from './store';
@@ -90,10 +90,11 @@ function validateRequest(state: ProviderState, params: Map<string, string>): Omi
     throw new AuthorizeError('invalid_request', `AADSTS90023: Invalid prompt value '${prompt}'.`);
   }
   const acrs = parseClaimsRequest(params.get('claims')).acrs;
-  return { nonce, codeChallenge, scopes, loginHint: params.get('login_hint') || undefined, ...(acrs.length > 0 ? { acrs } : {}) };
+  return { nonce, codeChallenge, scopes, loginHint: params.get('login_hint') || undefined, prompt, ...(acrs.length > 0 ? { acrs } : {}) };
 }
 
 function consentGranted(state: ProviderState, transaction: Transaction, user: DevUser): boolean {
+  if (transaction.prompt === 'consent') return false;
   if (!state.consentRequired) return true;
   const resolved = resolveScopes(transaction.scopes, state.apis);
   return resolved.resources.every((resource) => resource.scopes.every((scope) => state.hasConsent(transaction.clientId, user.sub, scope)));
@@ -145,6 +146,51 @@ function showLogin(state: ProviderState, res: ServerResponse, transaction: Trans
   sendHtml(res, 200, loginPage(model, nonce), nonce);
 }
 
+function showConsent(state: ProviderState, res: ServerResponse, transaction: Transaction, user: DevUser, headers: Record<string, string | string[]>): void {
+  const nonce = randomId(16);
+  const model = { transactionId: transaction.id, clientName: clientName(state, transaction.clientId), scopes: transaction.scopes, user };
+  sendHtml(res, 200, consentPage(model, nonce), nonce, headers);
+}
+
+/**
+ * The user is known: a code at once, or first the consent screen when the provider asks for
+ * consent (DEV_IDP_CONSENT_REQUIRED) and the user has not granted every scope, or prompt=consent.
+ */
+function continueAs(state: ProviderState, res: ServerResponse, transaction: Transaction, user: DevUser, sessionId: string, session: Session, setCookie?: string): void {
+  const headers: Record<string, string | string[]> = setCookie ? { 'set-cookie': setCookie } : {};
+  if (consentGranted(state, transaction, user)) {
+    issueCode(state, res, transaction, user, session, headers);
+    return;
+  }
+  transaction.consent = { sub: user.sub, sessionId, session, setCookie };
+  state.transactions.set(transaction.id, transaction);
+  showConsent(state, res, transaction, user, headers);
+}
+
+/** POST /authorize/consent: Accept grants the scopes and answers with a code; Cancel answers access_denied. */
+export async function handleConsent(state: ProviderState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const params = await readParams(req, url);
+  const transactionId = params.get('transaction') ?? '';
+  const transaction = state.transactions.get(transactionId);
+  const pending = transaction?.consent;
+  const user = pending ? state.userBySub(pending.sub) : undefined;
+  // The consent belongs to the browser that signed in: its provider session cookie must match.
+  if (!transaction || !pending || !user || currentSessionId(req) !== pending.sessionId) {
+    showError(res, 400, 'Consent expired', 'This consent request has expired or was already answered. Start again from the application.');
+    return;
+  }
+  state.transactions.delete(transactionId);
+  if (params.has('cancel')) {
+    answer(res, transaction, { error: 'access_denied', error_description: 'AADSTS65004: User declined to consent to access the app.' });
+    return;
+  }
+  issueCode(state, res, transaction, user, pending.session, {});
+}
+
+function currentSessionId(req: IncomingMessage): string | undefined {
+  return readCookie(req, SESSION_COOKIE);
+}
+
 /** GET|POST /authorize */
 export async function handleAuthorize(state: ProviderState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const params = await readParams(req, url);
@@ -172,7 +218,7 @@ export async function handleAuthorize(state: ProviderState, req: IncomingMessage
     const existing = currentSession(state, req);
     const user = existing ? state.userBySub(existing.session.sub) : undefined;
     const hintMatches = !transaction.loginHint || user?.username.toLowerCase() === transaction.loginHint.toLowerCase();
-    const reuse = existing && user && hintMatches && (prompt === undefined || prompt === 'none') && !tenantRefusal(transaction.dialect, user) && !transaction.acrs;
+    const reuse = existing && user && hintMatches && (prompt === undefined || prompt === 'none' || prompt === 'consent') && !tenantRefusal(transaction.dialect, user) && !transaction.acrs;
 
     if (prompt === 'none') {
       if (!reuse) throw new AuthorizeError('login_required', 'AADSTS50058: A silent sign-in request was sent but no user is signed in.');
@@ -181,7 +227,7 @@ export async function handleAuthorize(state: ProviderState, req: IncomingMessage
       }
     }
     if (reuse) {
-      issueCode(state, res, transaction, user, existing.session, {});
+      continueAs(state, res, transaction, user, existing.id, existing.session);
       return;
     }
     state.transactions.set(transaction.id, transaction);
@@ -231,5 +277,5 @@ export async function handleLogin(state: ProviderState, req: IncomingMessage, re
   const sessionId = randomId(32);
   const session: Session = { sub: user.sub, sid: randomId(16), authTime: Math.floor(Date.now() / 1000) };
   state.sessions.set(sessionId, session);
-  issueCode(state, res, transaction, user, session, { 'set-cookie': sessionCookie(sessionId, 8 * 60 * 60) });
+  continueAs(state, res, transaction, user, sessionId, session, sessionCookie(sessionId, 8 * 60 * 60));
 }

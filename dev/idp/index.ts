@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Server as NetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { handleAuthorize, handleLogin } from './authorize';
+import { handleAuthorize, handleConsent, handleLogin } from './authorize';
 import { dialectOf, parseDialect, setDialect, type Dialect } from './dialect';
 import { HttpError, sendJson } from './http';
 import { SigningKeys } from './keys';
@@ -21,11 +23,12 @@ function discoveryDocument(state: ProviderState, dialect: Dialect): Record<strin
   const { issuer } = state;
   return {
     issuer: dialect.metadataIssuer,
-    authorization_endpoint: dialect.endpoints.authorize,
+    // The pages a browser sees are on http://localhost (a secure context), so no certificate warning.
+    authorization_endpoint: state.toBrowserOrigin(dialect.endpoints.authorize),
     token_endpoint: dialect.endpoints.token,
     jwks_uri: dialect.endpoints.jwks,
     userinfo_endpoint: `${issuer}/userinfo`,
-    end_session_endpoint: dialect.endpoints.logout,
+    end_session_endpoint: state.toBrowserOrigin(dialect.endpoints.logout),
     frontchannel_logout_supported: true,
     frontchannel_logout_session_supported: true,
     // Entra and B2C send no back-channel logout; a generic provider (Duende, Keycloak) does.
@@ -62,27 +65,32 @@ async function handleUserinfo(state: ProviderState, req: IncomingMessage, res: S
 
 type Handler = (state: ProviderState, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
-const ROUTES: Record<string, { endpoint: DevIdpEndpoint; methods: string[]; handler: Handler }> = {
+/** `browser`: also served on the http://localhost origin, where a browser needs no certificate trust. */
+const ROUTES: Record<string, { endpoint: DevIdpEndpoint; methods: string[]; handler: Handler; browser?: true }> = {
   '/.well-known/openid-configuration': {
     endpoint: 'discovery',
     methods: ['GET'],
     handler: (state, req, res) => sendJson(res, 200, discoveryDocument(state, dialectOf(req, state.issuer)), { 'cache-control': 'no-cache' }),
   },
   '/jwks': { endpoint: 'jwks', methods: ['GET'], handler: (state, _req, res) => sendJson(res, 200, state.tokens.keys.jwks(), { 'cache-control': 'no-cache' }) },
-  '/authorize': { endpoint: 'authorize', methods: ['GET', 'POST'], handler: handleAuthorize },
-  '/authorize/login': { endpoint: 'login', methods: ['POST'], handler: handleLogin },
+  '/authorize': { endpoint: 'authorize', methods: ['GET', 'POST'], handler: handleAuthorize, browser: true },
+  '/authorize/login': { endpoint: 'login', methods: ['POST'], handler: handleLogin, browser: true },
+  '/authorize/consent': { endpoint: 'consent', methods: ['POST'], handler: handleConsent, browser: true },
   '/token': { endpoint: 'token', methods: ['POST'], handler: handleToken },
   '/userinfo': { endpoint: 'userinfo', methods: ['GET', 'POST'], handler: handleUserinfo },
-  '/logout': { endpoint: 'logout', methods: ['GET', 'POST'], handler: handleLogout },
+  '/logout': { endpoint: 'logout', methods: ['GET', 'POST'], handler: handleLogout, browser: true },
   '/logout/everywhere': { endpoint: 'logout', methods: ['GET', 'POST'], handler: handleSignOutEverywhere },
 };
 
-async function route(state: ProviderState, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', state.issuer);
-  // Microsoft's authority paths (tenant, B2C policy) map onto the same endpoints.
+async function route(state: ProviderState, req: IncomingMessage, res: ServerResponse, channel: 'https' | 'browser'): Promise<void> {
+  const url = new URL(req.url ?? '/', channel === 'https' ? state.issuer : state.browserOrigin);
+  // Microsoft's authority paths (tenant, B2C policy) map onto the same endpoints, on either origin;
+  // tokens name the https issuer whichever origin showed the page.
   const { route: path, dialect } = parseDialect(state.issuer, url.pathname);
   setDialect(req, dialect);
-  const entry = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+  const found = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+  // Tokens, keys and discovery stay on https: the plain-http origin serves pages only.
+  const entry = channel === 'browser' && !found?.browser ? undefined : found;
   state.stats.requests[entry?.endpoint ?? 'other'] += 1;
   if (!entry) {
     sendJson(res, 404, { error: 'not_found' });
@@ -96,7 +104,7 @@ async function route(state: ProviderState, req: IncomingMessage, res: ServerResp
   await entry.handler(state, req, res, url);
 }
 
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: NetServer, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
@@ -106,37 +114,53 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-/** Starts a dev OpenID Connect provider over HTTPS on loopback. Its issuer is `https://127.0.0.1:PORT`. */
+/**
+ * Starts a dev OpenID Connect provider on loopback. Its issuer, token endpoint and keys are
+ * `https://127.0.0.1:PORT` (MSAL requires an https authority); the pages a browser sees
+ * (authorize, login, consent, end-session) are also served on `http://localhost:PORT2`, which
+ * browsers treat as a secure context, and the discovery document sends browsers there.
+ */
 export async function startDevIdentityProvider(options: DevIdentityProviderOptions): Promise<DevIdentityProvider> {
   const keys = await SigningKeys.create();
   let state: ProviderState | undefined;
-  const server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, (req, res) => {
+  const handler = (channel: 'https' | 'browser') => (req: IncomingMessage, res: ServerResponse) => {
     if (!state) {
       res.writeHead(503).end();
       return;
     }
-    route(state, req, res).catch((err: unknown) => {
+    route(state, req, res, channel).catch((err: unknown) => {
       // Never echo the error: it could carry request material. Status only.
       const status = err instanceof HttpError ? err.status : 500;
       if (!res.headersSent) sendJson(res, status, { error: status === 500 ? 'server_error' : 'invalid_request' });
       else res.destroy();
     });
-  });
+  };
+  const server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler('https'));
+  const browserServer = createHttpServer(handler('browser'));
   const port = await listen(server, options.port ?? 0);
+  const browserPort = await listen(browserServer, 0).catch(async (error: unknown) => {
+    server.close();
+    throw error;
+  });
   const issuer = `https://127.0.0.1:${port}`;
-  state = new ProviderState(issuer, keys, options);
+  const browserOrigin = `http://localhost:${browserPort}`;
+  state = new ProviderState(issuer, keys, options, browserOrigin);
 
+  const closeServer = (s: NetServer & { closeAllConnections(): void }) =>
+    new Promise<void>((resolve, reject) => {
+      s.close((err) => (err ? reject(err) : resolve()));
+      // Keep-alive connections (fetch's pool, browsers) would otherwise hold close() open.
+      s.closeAllConnections();
+    });
   return {
     issuer,
     port,
+    browserOrigin,
     controls: state.controls,
     stats: state.stats,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        // Keep-alive connections (fetch's pool, browsers) would otherwise hold close() open.
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      await Promise.all([closeServer(server), closeServer(browserServer)]);
+    },
   };
 }
 export { FABRIKAM_TENANT_ID, FABRIKAM_USER, GUEST_USER, MULTI_TENANT_USERS } from './tenantUsers';

@@ -21,6 +21,9 @@ const STYLE = `
   .error { color: var(--error); border: 1px solid currentColor; border-radius: 8px; padding: 8px 12px; margin: 0 0 16px; }
   .hint { margin-top: 24px; padding-top: 16px; border-top: 1px solid var(--border); font-size: 13px; color: var(--muted); }
   .hint ul { margin: 4px 0 0; padding-left: 18px; }
+  .scopes { margin: 0 0 16px; padding-left: 20px; }
+  .scopes li { margin: 6px 0; }
+  .scopes code { display: block; font-size: 12px; color: var(--muted); }
   code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 `;
 
@@ -78,6 +81,50 @@ ${error}
 </div>
 </form>
 <div class="hint">Demo accounts<ul>${hints}</ul></div>`,
+    nonce,
+  );
+}
+
+/** What each OpenID scope lets the app do, in the words a consent screen uses. */
+const OIDC_SCOPE_TEXT: Readonly<Record<string, string>> = {
+  openid: 'Sign you in',
+  profile: 'See your basic profile (name and username)',
+  email: 'See your email address',
+  offline_access: 'Keep the access you give it, also when you are not using it',
+};
+
+export interface ConsentPageModel {
+  transactionId: string;
+  clientName: string;
+  scopes: string[];
+  user: DevUser;
+}
+
+/** The consent screen: who asks, for whom, every scope asked for, Accept or Cancel. */
+export function consentPage(model: ConsentPageModel, nonce: string): string {
+  const items = model.scopes
+    .map((scope) => {
+      const text = OIDC_SCOPE_TEXT[scope];
+      if (text) return `<li>${e(text)} <code>${e(scope)}</code></li>`;
+      const slash = scope.lastIndexOf('/');
+      const resource = slash > 0 ? scope.slice(0, slash) : scope;
+      const permission = slash > 0 ? scope.slice(slash + 1) : scope;
+      return `<li>Use <strong>${e(permission)}</strong> of ${e(resource)} on your behalf <code>${e(scope)}</code></li>`;
+    })
+    .join('');
+  return layout(
+    'Permissions requested',
+    `<h1>Permissions requested</h1>
+<p class="sub"><strong>${e(model.clientName)}</strong> asks to act for <strong>${e(model.user.name)}</strong> (${e(model.user.username)}). It will be able to:</p>
+<ul class="scopes" aria-label="Permissions">${items}</ul>
+<p class="sub">Accept only if you trust this app. You can sign out at any time.</p>
+<form method="post" action="/authorize/consent">
+<input type="hidden" name="transaction" value="${e(model.transactionId)}">
+<div class="actions">
+<button type="submit" name="accept" value="1">Accept</button>
+<button type="submit" name="cancel" value="1" class="secondary">Cancel</button>
+</div>
+</form>`,
     nonce,
   );
 }

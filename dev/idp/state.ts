@@ -31,6 +31,9 @@ export interface Transaction {
   dialect?: Dialect;
   /** Authentication contexts the `claims` parameter asks for (a step-up at the login page). */
   acrs?: string[];
+  prompt?: string;
+  /** Set once the user is known and only consent is left: who, and the provider session (new or reused). */
+  consent?: { sub: string; sessionId: string; session: Session; setCookie?: string };
 }
 
 export interface AuthorizationCode {
@@ -74,7 +77,7 @@ export const SESSION_COOKIE = 'devidp_session';
 
 function newStats(): DevIdpStats {
   const stats: DevIdpStats = {
-    requests: { discovery: 0, authorize: 0, login: 0, token: 0, jwks: 0, userinfo: 0, logout: 0, other: 0 },
+    requests: { discovery: 0, authorize: 0, login: 0, consent: 0, token: 0, jwks: 0, userinfo: 0, logout: 0, other: 0 },
     grants: { authorization_code: 0, refresh_token: 0, client_credentials: 0, other: 0 },
     issued: { codes: 0, idTokens: 0, accessTokens: 0, refreshTokens: 0 },
     reset() {
@@ -111,6 +114,8 @@ export class ProviderState {
     readonly issuer: string,
     keys: SigningKeys,
     options: DevIdentityProviderOptions,
+    /** The http://localhost origin of the browser-facing pages. */
+    readonly browserOrigin: string = issuer,
   ) {
     // Copies: controls change secrets without touching the caller's objects.
     this.clients = new Map(options.clients.map((client) => [client.clientId, { ...client }]));
@@ -123,6 +128,11 @@ export class ProviderState {
       accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
       idTokenLifetimeSeconds: options.idTokenLifetimeSeconds ?? 3600,
     };
+  }
+
+  /** An https endpoint of the issuer's origin, moved to the browser pages' http://localhost origin. */
+  toBrowserOrigin(url: string): string {
+    return url.startsWith(this.issuer) ? `${this.browserOrigin}${url.slice(this.issuer.length)}` : url;
   }
 
   get tokenEndpoint(): string {

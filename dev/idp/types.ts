@@ -102,7 +102,7 @@ export interface DevIdpControls {
   sendBackchannelLogout(target: { sub?: string; sid?: string }): Promise<{ clientId: string; status: number }[]>;
 }
 
-export type DevIdpEndpoint = 'discovery' | 'authorize' | 'login' | 'token' | 'jwks' | 'userinfo' | 'logout' | 'other';
+export type DevIdpEndpoint = 'discovery' | 'authorize' | 'login' | 'consent' | 'token' | 'jwks' | 'userinfo' | 'logout' | 'other';
 export type DevIdpGrant = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'other';
 
 /** Live counters: tests read them to prove what did (or did not) reach the provider. */
@@ -118,6 +118,8 @@ export interface DevIdentityProvider {
   /** `https://127.0.0.1:PORT`, no path, no trailing slash. */
   issuer: string;
   port: number;
+  /** `http://localhost:PORT2`: where the browser-facing pages (authorize, login, consent, logout) are. */
+  browserOrigin: string;
   close(): Promise<void>;
   controls: DevIdpControls;
   stats: DevIdpStats;

@@ -25,6 +25,7 @@ import { validateIdToken } from './idToken';
 import { codeRedemptionProblem, safeCode } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
 import { parseClaimsRequest } from './claimsChallenge';
+import { appPageUrl } from './signInOrigin';
 
 const PROMPTS = new Set(['login', 'none', 'consent', 'select_account', 'create']);
 // RFC 6749 scope-token characters.
@@ -121,6 +122,13 @@ export interface AuthorizationResponse {
   readonly error?: string | null;
 }
 
+/** `returnUrl` (a local path) with `signInError=<code>` for the page to read. */
+export function withSignInError(returnUrl: string, code: 'access_denied'): string {
+  const url = new URL(returnUrl, 'http://local.invalid');
+  url.searchParams.set('signInError', code);
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
 /**
  * /api/redirect: checks the state against the auth-request cookie, redeems the code with MSAL
  * (verifier, state and nonce), validates the ID token, writes the account's cache row (one
@@ -130,10 +138,17 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
   const { config } = runtime;
   const pending = await readAuthRequest(runtime.sealer, cookieHeader);
   // A callback whose state does not match changes nothing, not even the pending sign-in's cookie.
-  if (!pending) throw problems.state_missing('The sign-in request expired or was started in another browser. Sign in again.');
+  if (!pending) {
+    throw problems.state_missing(
+      `The sign-in request expired, or was started in another browser or at another address than ${appPageUrl(config.redirectUri)}. Open ${appPageUrl(config.redirectUri)} and sign in again.`,
+    );
+  }
   if (!sameSecretValue(response.state, pending.state)) throw problems.state_mismatch();
 
   const clear = clearedAuthRequestCookie();
+  // The user said no (Cancel on the provider's consent or sign-in page): a choice, not a failure.
+  // Back to where they were, with a note the page shows calmly; their session, if any, is untouched.
+  if (response.error === 'access_denied') return { location: withSignInError(pending.returnUrl, 'access_denied'), cookies: [clear] };
   try {
     if (response.error) throw problems.provider_error(`Provider error: ${safeCode(response.error)}.`, { error: safeCode(response.error) });
     if (!response.code) throw problems.code_missing();

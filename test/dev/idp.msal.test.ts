@@ -52,7 +52,8 @@ test('sign-in by code, a silent hit from the cache, then a refresh for a second 
     nonce: 'msal-nonce',
     responseMode: 'form_post',
   });
-  expect(url.startsWith(`${idp.issuer}/authorize?`)).toBe(true);
+  // The authorize page is on the provider's http://localhost origin (no certificate warning in a browser).
+  expect(url.startsWith(`${idp.browserOrigin}/authorize?`)).toBe(true);
 
   const page = await get(url);
   expect(page.status).toBe(200);

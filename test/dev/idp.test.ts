@@ -54,7 +54,8 @@ beforeEach(() => idp.stats.reset());
 async function codeFor(scope = `openid profile offline_access ${DEMO}`, extra: { nonce?: string; provider?: DevIdentityProvider; clientId?: string } = {}) {
   const provider = extra.provider ?? idp;
   const p = pkce();
-  const result = await signIn(provider.issuer, { clientId: extra.clientId ?? 'web', redirectUri: REDIRECT, scope, challenge: p.challenge, nonce: extra.nonce ?? 'n-1' });
+  const consent = provider === consentIdp ? { consent: 'accept' as const } : {};
+  const result = await signIn(provider.issuer, { clientId: extra.clientId ?? 'web', redirectUri: REDIRECT, scope, challenge: p.challenge, nonce: extra.nonce ?? 'n-1' }, undefined, undefined, consent);
   return { ...result, verifier: p.verifier };
 }
 
@@ -84,10 +85,10 @@ describe('discovery and keys', () => {
     expect(idp.issuer).toBe(`https://127.0.0.1:${idp.port}`);
     expect(doc).toMatchObject({
       issuer: idp.issuer,
-      authorization_endpoint: `${idp.issuer}/authorize`,
+      authorization_endpoint: `${idp.browserOrigin}/authorize`,
       token_endpoint: `${idp.issuer}/token`,
       jwks_uri: `${idp.issuer}/jwks`,
-      end_session_endpoint: `${idp.issuer}/logout`,
+      end_session_endpoint: `${idp.browserOrigin}/logout`,
       response_types_supported: ['code'],
       response_modes_supported: ['query', 'form_post'],
       code_challenge_methods_supported: ['S256'],
@@ -465,6 +466,62 @@ describe('controls', () => {
       expect(ok.status).toBe(200);
     } finally {
       idp.controls.clientSecret('web', SECRET);
+    }
+  });
+});
+
+describe('the consent screen', () => {
+  async function loginPage(provider: DevIdentityProvider, scope: string, prompt?: string) {
+    const page = await get(authorizeUrl(provider.browserOrigin, { clientId: 'web', redirectUri: REDIRECT, scope, challenge: pkce().challenge, nonce: 'n', state: 's-1', prompt }));
+    expect(page.status).toBe(200);
+    return postForm(`${provider.browserOrigin}/authorize/login`, { transaction: transactionOf(await page.text()), username: 'grace@contoso.dev', password: 'password' });
+  }
+
+  test('with consent required, the browser pages on http://localhost list every scope asked for, for whom, with Accept and Cancel', async () => {
+    expect(consentIdp.browserOrigin).toMatch(/^http:\/\/localhost:\d+$/);
+    const answer = await loginPage(consentIdp, `openid profile offline_access ${OTHER}`);
+    expect(answer.status).toBe(200);
+    const html = await answer.text();
+    expect(html).toContain('<h1>Permissions requested</h1>');
+    expect(html).toContain('Grace Hopper');
+    for (const scope of ['openid', 'profile', 'offline_access', OTHER]) expect(html).toContain(`<code>${scope}</code>`);
+    expect(html).toMatch(/<button type="submit" name="accept" value="1">Accept<\/button>/);
+    expect(html).toMatch(/<button type="submit" name="cancel" value="1" class="secondary">Cancel<\/button>/);
+  });
+
+  test('Accept answers with a code and remembers the grant; Cancel answers access_denied with the state', async () => {
+    const accept = await loginPage(consentIdp, `openid ${OTHER}`);
+    const cookie = cookieOf(accept)!;
+    const granted = await postForm(`${consentIdp.browserOrigin}/authorize/consent`, { transaction: transactionOf(await accept.text()), accept: '1' }, { cookie });
+    expect(granted.status).toBe(302);
+    expect(new URL(granted.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+    // Granted once: the same scopes again go straight through with the provider session.
+    const again = await get(authorizeUrl(consentIdp.browserOrigin, { clientId: 'web', redirectUri: REDIRECT, scope: `openid ${OTHER}`, challenge: pkce().challenge, nonce: 'n' }), cookie);
+    expect(again.status).toBe(302);
+
+    const cancel = await loginPage(consentIdp, 'openid api://demo-api/Data.Write');
+    const refused = await postForm(`${consentIdp.browserOrigin}/authorize/consent`, { transaction: transactionOf(await cancel.text()), cancel: '1' }, { cookie: cookieOf(cancel)! });
+    expect(refused.status).toBe(302);
+    const location = new URL(refused.headers.get('location')!);
+    expect(location.searchParams.get('error')).toBe('access_denied');
+    expect(location.searchParams.get('state')).toBe('s-1');
+    expect(location.searchParams.get('code')).toBeNull();
+  });
+
+  test('a consent answered from another browser (no provider session cookie) is refused', async () => {
+    const answer = await loginPage(consentIdp, `openid ${DEMO} api://demo-api/Data.Write`);
+    const response = await postForm(`${consentIdp.browserOrigin}/authorize/consent`, { transaction: transactionOf(await answer.text()), accept: '1' });
+    expect(response.status).toBe(400);
+  });
+
+  test('prompt=consent shows the screen even when consent is not otherwise required', async () => {
+    const answer = await loginPage(idp, `openid ${DEMO}`, 'consent');
+    expect(await answer.text()).toContain('Permissions requested');
+  });
+
+  test('the http origin serves the pages only: no token, keys or discovery in clear', async () => {
+    for (const path of ['/token', '/jwks', '/.well-known/openid-configuration', '/userinfo']) {
+      expect((await fetch(`${idp.browserOrigin}${path}`)).status).toBe(404);
     }
   });
 });

@@ -76,16 +76,23 @@ export interface SignInResult {
 }
 
 /** /authorize, then the login form; answers the code from the 302 (query mode). */
-export async function signIn(issuer: string, params: AuthorizeParams, username = 'ada@contoso.dev', password = 'password'): Promise<SignInResult> {
+export async function signIn(issuer: string, params: AuthorizeParams, username = 'ada@contoso.dev', password = 'password', options: { consent?: 'accept' | 'cancel' } = {}): Promise<SignInResult> {
   const page = await get(authorizeUrl(issuer, params));
   if (page.status !== 200) throw new Error(`authorize answered ${page.status}`);
   const transaction = transactionOf(await page.text());
-  const answer = await postForm(`${issuer}/authorize/login`, { transaction, username, password });
+  let answer = await postForm(`${issuer}/authorize/login`, { transaction, username, password });
+  const cookie = cookieOf(answer);
+  if (answer.status === 200 && options.consent) {
+    // The consent screen (consent required, or prompt=consent): Accept or Cancel, from the same browser.
+    const html = await answer.text();
+    if (!html.includes('action="/authorize/consent"')) throw new Error('expected the consent screen');
+    answer = await postForm(`${issuer}/authorize/consent`, { transaction: transactionOf(html), [options.consent]: '1' }, cookie ? { cookie } : {});
+  }
   if (answer.status !== 302) throw new Error(`login answered ${answer.status}`);
   const location = new URL(answer.headers.get('location')!);
   const code = location.searchParams.get('code');
   if (!code) throw new Error(`no code: ${location.searchParams.get('error')}`);
-  return { code, state: location.searchParams.get('state'), cookie: cookieOf(answer), location };
+  return { code, state: location.searchParams.get('state'), cookie, location };
 }
 
 export async function redeem(issuer: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {

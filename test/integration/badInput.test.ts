@@ -81,13 +81,26 @@ describe('the sign-in callback', () => {
     expect(setsSession(second)).toBe(false);
   });
 
-  test('error=access_denied from the provider answers 400 with the error code only', async () => {
+  test('a provider error answers 400 with the error code only', async () => {
     const jar = new CookieJar();
     const answer = await signInAtProvider(stack.appUrl, jar);
-    const response = await postBack({ ...answer, fields: { state: answer.fields['state']!, error: 'access_denied', error_description: '<script>alert(1)</script> AADSTS65004' } }, jar);
+    const response = await postBack({ ...answer, fields: { state: answer.fields['state']!, error: 'server_error', error_description: '<script>alert(1)</script> AADSTS50000' } }, jar);
     const body = await expectProblem(response, 400, 'provider_error');
-    expect(body['error']).toBe('access_denied');
+    expect(body['error']).toBe('server_error');
     expect(JSON.stringify(body)).not.toContain('<script>');
+  });
+
+  test('error=access_denied (the user cancelled) goes back to the returnUrl with signInError, no session, the auth-request cookie cleared', async () => {
+    const jar = new CookieJar();
+    const answer = await signInAtProvider(stack.appUrl, jar, { returnUrl: '/api/?tab=apis' });
+    const response = await postBack({ ...answer, fields: { state: answer.fields['state']!, error: 'access_denied', error_description: 'AADSTS65004' } }, jar);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/api/?tab=apis&signInError=access_denied');
+    expect(setsSession(response)).toBe(false);
+    expect(response.headers.getSetCookie().some((c) => /^__Host-th\.authreq=;.*Max-Age=0/i.test(c))).toBe(true);
+    // A forged access_denied without the pending sign-in's state changes nothing.
+    const forged = await postBack({ ...answer, fields: { state: 'forged', error: 'access_denied' } }, jar);
+    expect(forged.status).toBe(400);
   });
 
   test('a browser navigation gets a readable error page, not JSON', async () => {

@@ -65,3 +65,32 @@ test('/api/health is 503 when no client credential loads', async () => {
     await host.close();
   }
 });
+
+describe('one origin: the redirect URI\'s', () => {
+  test('the route list printed at start-up uses it, never the listening address', () => {
+    const routes = logs.filter((line) => /^\w+: \[[A-Z,]+\] /.test(line));
+    expect(routes.length).toBeGreaterThan(5);
+    for (const line of routes) expect(line).toContain(` ${stack.appUrl}/api/`);
+    expect(stack.appUrl).toBe(new URL(stack.settings['AzureAd__RedirectUri']!).origin);
+  });
+
+  test('a sign-in started at 127.0.0.1 is sent to the same path on localhost first', async () => {
+    const port = new URL(stack.appUrl).port;
+    const response = await send(`http://127.0.0.1:${port}/api/login?returnUrl=%2Fapi%2F&scopes=api%3A%2F%2Fdemo-api%2FData.Read`, undefined);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe(`${stack.appUrl}/api/login?returnUrl=%2Fapi%2F&scopes=api%3A%2F%2Fdemo-api%2FData.Read`);
+    // No auth-request cookie on the wrong origin: it could never be read back.
+    expect(response.headers.getSetCookie()).toEqual([]);
+    const right = await send(response.headers.get('location')!, undefined);
+    expect(right.status).toBe(302);
+    expect(new URL(right.headers.get('location')!).pathname).toBe('/authorize');
+  });
+
+  test('a callback without the sign-in\'s cookie names the address to open', async () => {
+    const response = await send(`${stack.appUrl}/api/redirect`, undefined, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: 'code=x&state=y' });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { code: string; detail: string };
+    expect(body.code).toBe('state_missing');
+    expect(body.detail).toContain(`Open ${stack.appUrl}/api/ and sign in again.`);
+  });
+});

@@ -19,13 +19,12 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * A context as a fresh browser profile. `ignoreHTTPSErrors` is for the dev provider, whose
- * certificate comes from a CA made for this run; the app itself is plain http://localhost, so
- * the provider is the only https origin the browser visits (the sign-in test checks that).
+ * A context as a fresh browser profile, trusting nothing extra: the app and the dev provider's
+ * pages are plain http://localhost (a secure context), so there is no certificate to accept.
  * Fixed locale, time zone and size keep the screenshots comparable.
  */
 export async function newContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-GB', timezoneId: 'UTC', viewport: { width: 1100, height: 900 } });
+  const context = await browser.newContext({ locale: 'en-GB', timezoneId: 'UTC', viewport: { width: 1100, height: 900 } });
   context.setDefaultTimeout(15_000);
   context.setDefaultNavigationTimeout(20_000);
   return context;
