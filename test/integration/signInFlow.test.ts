@@ -91,7 +91,7 @@ test('sign in, see who I am, call the API, refresh, sign out', async () => {
   const out = await send(`${stack.appUrl}${meBody.logoutUrl}`, jar);
   expect(out.status).toBe(302);
   const endSession = new URL(out.headers.get('location')!);
-  expect(endSession.origin).toBe(stack.idp!.issuer);
+  expect(endSession.origin).toBe(stack.idp!.browserOrigin);
   expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${stack.appUrl}/api/`);
   expect(out.headers.getSetCookie().some((c) => c.startsWith('__Host-th.session=;'))).toBe(true);
   expect(await readCacheRow(stack)).toBeUndefined();
