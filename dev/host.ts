@@ -10,10 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { format } from 'node:util';
 import type { HttpFunctionRegistration } from '../functions/registration';
 import { buildHttpRequest, parseRequestTarget, RequestBodyTooLargeError } from './host/request';
+import { normalizePath } from './host/path';
 import { INTERNAL_ERROR_PROBLEM, prepareResponse, writePreparedResponse, writeProblem } from './host/response';
 import { compareRoutePrecedence, compileRoute, matchRoute, type CompiledRoute, type RouteParams } from './host/route';
 
 export { compileRoute, matchRoute, decodePathValue, compareRoutePrecedence } from './host/route';
+export { normalizePath } from './host/path';
 export type { CompiledRoute, RouteParams, RouteSegment } from './host/route';
 export { serializeCookie } from './host/cookies';
 
@@ -146,15 +148,17 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, settings: Dis
   const method = (req.method ?? 'GET').toUpperCase();
   const isHead = method === 'HEAD';
   const target = parseRequestTarget(req.url);
+  // Routed as Kestrel routes it: escapes decoded, then dot segments removed.
+  const path = target ? normalizePath(target.rawPath) : undefined;
   // The path only: query strings can carry codes and tokens, which never go to a log.
   const done = (status: number, name?: string): void =>
-    settings.log(`${method} ${target?.rawPath ?? '?'} -> ${status}${name ? ` (${name})` : ''} ${Date.now() - started}ms`);
+    settings.log(`${method} ${path ?? '?'} -> ${status}${name ? ` (${name})` : ''} ${Date.now() - started}ms`);
 
-  if (settings.rootRedirect && target?.rawPath === '/' && (method === 'GET' || isHead)) {
+  if (settings.rootRedirect && target && path === '/' && (method === 'GET' || isHead)) {
     res.writeHead(302, { location: settings.rootRedirect + target.rawQuery, 'cache-control': 'no-store', 'content-length': 0 }).end();
     return done(302);
   }
-  const found = target && findRoute(settings.table, method, target.rawPath);
+  const found = target && path !== undefined && findRoute(settings.table, method, path);
   if (!target || !found) {
     res.writeHead(404, { 'content-length': 0 }).end();
     return done(404);
@@ -170,7 +174,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, settings: Dis
   let request;
   try {
     const host = req.headers.host ?? settings.fallbackHost;
-    request = buildHttpRequest({ req, url: `http://${host}${target.rawPath}${target.rawQuery}`, params, maxBodyBytes: settings.maxBodyBytes });
+    request = buildHttpRequest({ req, url: `http://${host}${path}${target.rawQuery}`, params, maxBodyBytes: settings.maxBodyBytes });
   } catch {
     // An unparsable Host header or target: the request is malformed, not the handler's problem.
     res.writeHead(400, { 'content-length': 0, connection: 'close' }).end();

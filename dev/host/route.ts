@@ -3,7 +3,8 @@
  * routes use: literal segments, `{name}`, `{name?}` and a trailing `{*name}` catch-all. Route
  * constraints, defaults and complex segments are refused at start-up, so a route the local host
  * cannot honour never runs with different semantics.
- * Matching runs on the RAW request path, so `..` and `%2e%2e` reach the handler unchanged.
+ * Matching runs on the path as Kestrel leaves it (host/path.ts): dot segments, plain or encoded,
+ * are resolved first; other escapes are decoded per value here.
  */
 
 export type RouteSegment =
@@ -53,7 +54,8 @@ function compileSegment(part: string, template: string): RouteSegment {
 }
 
 /**
- * Matches a raw path (percent-encoded, no leading `/`, no query) against a route. Returns the parameters, decoded except `%2F`, or null. A single trailing `/`
+ * Matches a path (dot segments resolved, other escapes still encoded, no leading `/`, no query)
+ * against a route. Returns the parameters, decoded except `%2F`, or null. A single trailing `/`
  * is ignored.
  */
 export function matchRoute(route: CompiledRoute, rawPath: string): RouteParams | null {

@@ -1,4 +1,4 @@
-import { buildRouteTable, compareRoutePrecedence, compileRoute, decodePathValue, findRoute, matchRoute } from '../../dev/host';
+import { buildRouteTable, compareRoutePrecedence, compileRoute, decodePathValue, findRoute, matchRoute, normalizePath } from '../../dev/host';
 
 const match = (template: string, path: string) => matchRoute(compileRoute(template), path);
 
@@ -61,6 +61,28 @@ describe('compileRoute / matchRoute', () => {
   test('precedence: literal, parameter, catch-all', () => {
     const order = ['{*all}', '{x}', 'me'].map(compileRoute).sort(compareRoutePrecedence).map((r) => r.template);
     expect(order).toEqual(['me', '{x}', '{*all}']);
+  });
+});
+
+describe('normalizePath (Kestrel: decode, then remove dot segments)', () => {
+  test.each([
+    ['/api/proxy/demo/a/%2e%2e/x', '/api/proxy/demo/x'],
+    ['/api/proxy/demo/a/%2E%2e/x', '/api/proxy/demo/x'],
+    ['/api/proxy/graph/../../secret', '/api/secret'],
+    ['/a/./b', '/a/b'],
+    ['/a/%2e/b', '/a/b'],
+    ['/a/.%2e/b', '/b'],
+    ['/../../x', '/x'],
+    ['/a/b/..', '/a/'],
+    ['/a/b/.', '/a/b/'],
+    ['/', '/'],
+    ['/a//b', '/a//b'],
+    ['/a/...', '/a/...'],
+    ['/a%2F..%2Fb', '/a%2F..%2Fb'],
+    ['/a/%252e%252e/b', '/a/%252e%252e/b'],
+    ['/a/x%20y/../z%5C', '/a/z%5C'],
+  ])('%s -> %s', (raw, normalized) => {
+    expect(normalizePath(raw)).toBe(normalized);
   });
 });
 

@@ -194,12 +194,17 @@ describe('local functions host', () => {
     expect(b.params).toEqual({ api: 'graph' });
   });
 
-  test('params come from the raw path: `..` and %2e%2e stay visible', async () => {
-    const dots = await rawGet('/api/proxy/graph/../../secret');
-    expect(dots.status).toBe(200);
-    expect(JSON.parse(dots.body).params).toEqual({ api: 'graph', path: '../../secret' });
-    const encoded = await rawGet('/api/proxy/graph/%2e%2e/x%5Cy');
-    expect(JSON.parse(encoded.body).params).toEqual({ api: 'graph', path: '../x\\y' });
+  test('dot segments, plain or encoded, are resolved before routing, as Kestrel does', async () => {
+    const encoded = await rawGet('/api/proxy/graph/a/%2e%2E/x%5Cy');
+    expect(encoded.status).toBe(200);
+    expect(JSON.parse(encoded.body)).toMatchObject({ params: { api: 'graph', path: 'x\\y' }, url: `${host.url}/api/proxy/graph/x%5Cy` });
+    // `..` climbing out of the proxy route lands on another route, never above the root.
+    const climbing = await rawGet('/api/proxy/graph/../../echo/./one/%2e%2e/two');
+    expect(JSON.parse(climbing.body)).toMatchObject({ params: { a: 'two' }, functionName: 'echo' });
+    expect((await rawGet('/../../../api/items/7')).status).toBe(200);
+    // Not a dot segment: an encoded slash inside a segment, a double-encoded dot.
+    expect(JSON.parse((await rawGet('/api/proxy/graph/a%2F..%2Fb')).body).params).toEqual({ api: 'graph', path: 'a%2F..%2Fb' });
+    expect(JSON.parse((await rawGet('/api/proxy/graph/%252e%252e/b')).body).params).toEqual({ api: 'graph', path: '%2e%2e/b' });
   });
 
   test('unknown route and wrong method are 404', async () => {
