@@ -32,6 +32,7 @@ export interface DemoApi {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const STREAM_RELEASE_BOUND_MS = 5_000;
 
 class Unauthorized extends Error {}
 
@@ -156,6 +157,30 @@ export async function startDemoApi(options: DemoApiOptions): Promise<DemoApi> {
     return payload;
   }
 
+  // /stream: the first chunk at once, the rest when /stream/release is called (or after a bound),
+  // so a test can tell a streamed answer from a buffered one by what arrives before it releases.
+  const pendingStreams = new Set<(by: string) => void>();
+  function streamUntilReleased(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.write('first\n');
+    const finish = (by: string): void => {
+      clearTimeout(bound);
+      pendingStreams.delete(finish);
+      res.end(`released-by:${by}\n`);
+    };
+    const bound = setTimeout(() => finish('timeout'), STREAM_RELEASE_BOUND_MS);
+    pendingStreams.add(finish);
+    res.once('close', () => {
+      clearTimeout(bound);
+      pendingStreams.delete(finish);
+    });
+  }
+  function releaseStreams(): number {
+    const waiting = [...pendingStreams];
+    for (const finish of waiting) finish('client');
+    return waiting.length;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests += 1;
     const rawUrl = req.url ?? '/';
@@ -186,6 +211,12 @@ export async function startDemoApi(options: DemoApiOptions): Promise<DemoApi> {
       return;
     }
     req.resume();
+    if (method === 'GET' && path === '/stream') return streamUntilReleased(res);
+    if (method === 'POST' && path === '/stream/release') {
+      const released = releaseStreams();
+      sendJson(res, 200, { released });
+      return;
+    }
     const status = /^\/status\/([^/]+)$/.exec(path);
     if (method === 'GET' && path === '/profile') sendJson(res, 200, profile(payload));
     else if (method === 'GET' && path === '/set-cookie') sendJson(res, 200, { cookie: 'set' }, { 'set-cookie': 'demo_api=1; Path=/; Secure; HttpOnly' });

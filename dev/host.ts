@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { format } from 'node:util';
 import type { HttpFunctionRegistration } from '../functions/registration';
-import { buildHttpRequest, parseRequestTarget, RequestBodyTooLargeError } from './host/request';
+import { buildHttpRequest, parseRequestTarget, readWholeBody, RequestBodyTooLargeError } from './host/request';
 import { normalizePath } from './host/path';
 import { INTERNAL_ERROR_PROBLEM, prepareResponse, writePreparedResponse, writeProblem } from './host/response';
 import { compareRoutePrecedence, compileRoute, matchRoute, type CompiledRoute, type RouteParams } from './host/route';
@@ -29,6 +29,11 @@ export interface LocalFunctionsHostOptions {
   readonly log?: (line: string) => void;
   /** Uploads beyond this answer 413; the host's own limit is 100 MB. */
   readonly maxRequestBodyBytes?: number;
+  /**
+   * The app's `app.setup({ enableHttpStream })`: streamed request and response bodies when true,
+   * both buffered whole (as the worker's RPC path does) when false or absent, the library's default.
+   */
+  readonly enableHttpStream?: boolean;
   /**
    * A dev convenience: `GET /` answers 302 to this path (the demo page, `/api/`). Under the
    * Functions host in Azure, `/` is the host's own page and no function can answer it.
@@ -96,7 +101,7 @@ export async function startLocalFunctionsHost(options: LocalFunctionsHostOptions
   let port = 0;
 
   const server: Server = createServer((req, res) => {
-    const settings: DispatchSettings = { table, log, maxBodyBytes, fallbackHost: `${urlHost(hostname)}:${port}`, rootRedirect: options.rootRedirect };
+    const settings: DispatchSettings = { table, log, maxBodyBytes, stream: options.enableHttpStream ?? false, fallbackHost: `${urlHost(hostname)}:${port}`, rootRedirect: options.rootRedirect };
     // dispatch never rejects, but a bug must not take the dev server down.
     dispatch(req, res, settings).catch((err: unknown) => {
       log(`host: unexpected ${describeError(err)}`);
@@ -138,6 +143,7 @@ interface DispatchSettings {
   readonly table: readonly RouteEntry[];
   readonly log: (line: string) => void;
   readonly maxBodyBytes: number;
+  readonly stream: boolean;
   readonly fallbackHost: string;
   readonly rootRedirect?: string;
 }
@@ -171,10 +177,26 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, settings: Dis
     return done(413, entry.name);
   }
 
+  let bufferedBody: Buffer | undefined;
+  if (!settings.stream && method !== 'GET' && !isHead) {
+    try {
+      bufferedBody = await readWholeBody(req, settings.maxBodyBytes);
+    } catch (err) {
+      if (!isTooLarge(err)) {
+        // The client left mid-upload: nobody to answer.
+        res.destroy();
+        return done(499, entry.name);
+      }
+      res.setHeader('connection', 'close');
+      writeProblem(res, { ...PAYLOAD_TOO_LARGE }, isHead);
+      return done(413, entry.name);
+    }
+  }
+
   let request;
   try {
     const host = req.headers.host ?? settings.fallbackHost;
-    request = buildHttpRequest({ req, url: `http://${host}${path}${target.rawQuery}`, params, maxBodyBytes: settings.maxBodyBytes });
+    request = buildHttpRequest({ req, url: `http://${host}${path}${target.rawQuery}`, params, maxBodyBytes: settings.maxBodyBytes, bufferedBody });
   } catch {
     // An unparsable Host header or target: the request is malformed, not the handler's problem.
     res.writeHead(400, { 'content-length': 0, connection: 'close' }).end();
@@ -189,7 +211,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, settings: Dis
   let prepared;
   try {
     const result: unknown = await entry.options.handler(request, context);
-    prepared = await prepareResponse(result);
+    prepared = await prepareResponse(result, { stream: settings.stream });
   } catch (err) {
     if (isTooLarge(err)) {
       res.setHeader('connection', 'close');

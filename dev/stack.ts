@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Settings } from '../shared/config';
 import { runtimeSource, type RuntimeOptions, type RuntimeSource } from '../shared/runtime';
 import { loadClientSecret, type CredentialLoader } from '../shared/credentials/clientCredential';
-import { createHttpFunctions } from '../functions/app';
+import { APP_SETUP, createHttpFunctions } from '../functions/app';
 import { observeDependencies } from '../shared/observe';
 import { startLocalFunctionsHost, type LocalFunctionsHost } from './host';
 import { findFreePort, startAzuriteTable, type AzuriteTable } from './azurite';
@@ -184,7 +184,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const restartRuntime = (next: Settings = settings): void => {
       current = runtimeSource(next, runtimeOptions);
     };
-    const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), port, hostname: '127.0.0.1', log, rootRedirect: '/api/', publicUrl: appUrl });
+    // Streamed or buffered as the app's own app.setup says, so the local run tells the truth about the deployed one.
+    const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), enableHttpStream: APP_SETUP.enableHttpStream, port, hostname: '127.0.0.1', log, rootRedirect: '/api/', publicUrl: appUrl });
     closers.push(() => host.close());
     return { appUrl, settings, embedded, host, runtime, restartRuntime, idp, demoApi, graph, azurite, devClient, close };
   } catch (error) {

@@ -53,18 +53,34 @@ export interface BuildRequestInput {
   readonly url: string;
   readonly params: RouteParams;
   readonly maxBodyBytes: number;
+  /** Buffered mode (no `enableHttpStream`): the whole body, read before the handler runs, as the RPC carries it. */
+  readonly bufferedBody?: Buffer;
+}
+
+/** Reads the whole upload (buffered mode), failing beyond `limit` as the host does. */
+export async function readWholeBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let seen = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    seen += chunk.length;
+    if (seen > limit) throw new RequestBodyTooLargeError(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /**
  * Builds the HttpRequest the way the worker's streaming mode does (`createStreamRequest`): a
- * fetch Request whose body is the Node request stream, wrapped with the route params. The
+ * fetch Request whose body is the Node request stream, wrapped with the route params (in
+ * buffered mode, the body read beforehand). The
  * `nativeRequest` init field is the library's own (not in its public typings); it keeps uploads
  * streamed instead of buffered. GET and HEAD carry no body, as in the worker.
  */
-export function buildHttpRequest({ req, url, params, maxBodyBytes }: BuildRequestInput): HttpRequest {
+export function buildHttpRequest({ req, url, params, maxBodyBytes, bufferedBody }: BuildRequestInput): HttpRequest {
   const method = (req.method ?? 'GET').toUpperCase();
   const hasBody = method !== 'GET' && method !== 'HEAD';
-  const body = hasBody ? limitBody(Readable.toWeb(req) as ReadableStream<Uint8Array>, maxBodyBytes) : undefined;
+  const streamed = (): ReadableStream<Uint8Array> => limitBody(Readable.toWeb(req) as ReadableStream<Uint8Array>, maxBodyBytes);
+  const body = hasBody ? (bufferedBody ?? streamed()) : undefined;
   const nativeRequest = new Request(url, { method, headers: toHeaders(req.headers), body, duplex: 'half' });
   const init: HttpRequestInit & { nativeRequest: Request } = { nativeRequest, params: { ...params } };
   return new HttpRequest(init);

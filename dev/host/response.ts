@@ -34,7 +34,7 @@ export interface PreparedResponse {
  * object through `new HttpResponse(init)` (jsonBody → JSON with application/json). Nothing is
  * written yet, so any error here (bad status, bad cookie) still becomes a clean 500.
  */
-export async function prepareResponse(result: unknown): Promise<PreparedResponse> {
+export async function prepareResponse(result: unknown, options: { readonly stream: boolean } = { stream: true }): Promise<PreparedResponse> {
   if (result === undefined || result === null) {
     // The host answers 204 when an HTTP function returns nothing.
     return { status: 204, headers: [], bytes: null, stream: null };
@@ -49,7 +49,9 @@ export async function prepareResponse(result: unknown): Promise<PreparedResponse
     await response.body?.cancel().catch(() => undefined);
     return { status: response.status, headers, bytes: noBody ? null : Buffer.alloc(0), stream: null };
   }
-  if (!(result instanceof HttpResponse) && hasKnownSize(result as HttpResponseInit)) {
+  // Buffered mode (no enableHttpStream): the worker reads the whole body into the RPC message
+  // (`toRpcHttp`) before the host sends a byte.
+  if (!options.stream || (!(result instanceof HttpResponse) && hasKnownSize(result as HttpResponseInit))) {
     return { status: response.status, headers, bytes: Buffer.from(await response.arrayBuffer()), stream: null };
   }
   return { status: response.status, headers, bytes: null, stream: response.body as ReadableStream<Uint8Array> };

@@ -145,7 +145,7 @@ let host: LocalFunctionsHost;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  host = await startLocalFunctionsHost({ functions, port: 0, log: (line) => lines.push(line), maxRequestBodyBytes: 1024 * 1024 });
+  host = await startLocalFunctionsHost({ functions, port: 0, log: (line) => lines.push(line), maxRequestBodyBytes: 1024 * 1024, enableHttpStream: true });
 });
 afterAll(async () => {
   await host.close();
@@ -359,4 +359,92 @@ test('close() ends with keep-alive sockets open and frees the port', async () =>
   await other.close();
   expect(Date.now() - started).toBeLessThan(1500);
   await expect(fetch(`${other.url}/api/json`)).rejects.toThrow();
+});
+
+/**
+ * A body whose first chunk is sent at once and whose end waits for `release`: what reaches the
+ * client before the release tells streamed from buffered.
+ */
+function heldStream() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let waiting!: () => void;
+  const handlerWaiting = new Promise<void>((resolve) => (waiting = resolve));
+  const registration: HttpFunctionRegistration = {
+    name: 'held',
+    options: {
+      methods: ['GET', 'POST'],
+      handler: async (request) => {
+        const upload = request.method === 'POST' ? await request.text() : '';
+        return {
+          headers: { 'content-type': 'text/plain' },
+          body: new ReadableStream<Uint8Array>({
+            async start(controller) {
+              controller.enqueue(encoder.encode(`first${upload}\n`));
+              waiting();
+              await released;
+              controller.enqueue(encoder.encode('rest\n'));
+              controller.close();
+            },
+          }),
+        };
+      },
+    },
+  };
+  return { registration, release, handlerWaiting };
+}
+
+describe('streaming follows the app\'s enableHttpStream', () => {
+  test('on: the first chunk reaches the client before the handler finishes', async () => {
+    const held = heldStream();
+    const streaming = await startLocalFunctionsHost({ functions: [held.registration], log: () => undefined, enableHttpStream: true });
+    try {
+      const res = await fetch(`${streaming.url}/api/held`);
+      expect(res.headers.get('transfer-encoding')).toBe('chunked');
+      const reader = res.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('first\n');
+      held.release();
+      const rest: string[] = [];
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest.push(new TextDecoder().decode(chunk.value));
+      expect(rest.join('')).toBe('rest\n');
+    } finally {
+      held.release();
+      await streaming.close();
+    }
+  });
+
+  test('off (the library\'s default): the whole body is buffered, sent with its length, as the worker\'s RPC path does', async () => {
+    const held = heldStream();
+    const buffered = await startLocalFunctionsHost({ functions: [held.registration], log: () => undefined });
+    try {
+      const answer = fetch(`${buffered.url}/api/held`, { method: 'POST', body: 'upload' });
+      await held.handlerWaiting;
+      held.release();
+      const res = await answer;
+      expect(res.headers.get('transfer-encoding')).toBeNull();
+      expect(res.headers.get('content-length')).toBe(String('firstupload\nrest\n'.length));
+      expect(await res.text()).toBe('firstupload\nrest\n');
+    } finally {
+      held.release();
+      await buffered.close();
+    }
+  });
+
+  test('off: an upload beyond the limit is refused before the handler runs', async () => {
+    const held = heldStream();
+    const buffered = await startLocalFunctionsHost({ functions: [held.registration], log: () => undefined, maxRequestBodyBytes: 10 });
+    try {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode('x'.repeat(64)));
+          controller.close();
+        },
+      });
+      const res = await fetch(`${buffered.url}/api/held`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+      expect(res.status).toBe(413);
+    } finally {
+      held.release();
+      await buffered.close();
+    }
+  });
 });
