@@ -63,7 +63,11 @@ function hasKnownSize(init: HttpResponseInit): boolean {
   return typeof body === 'string' || ArrayBuffer.isView(body) || body instanceof ArrayBuffer;
 }
 
-/** Keeps every value: Set-Cookie from the headers one by one, then one per `cookies` entry. */
+/**
+ * The headers as the worker's stream-mode proxy writes them (`sendProxyResponse`): each header
+ * entry through setHeader, so of several Set-Cookie headers the last one stands; then, when the
+ * response has `cookies`, one Set-Cookie per cookie REPLACES any header Set-Cookie.
+ */
 function collectHeaders(response: HttpResponse): Array<readonly [string, string | string[]]> {
   const out: Array<readonly [string, string | string[]]> = [];
   const connectionListed = new Set(
@@ -76,7 +80,8 @@ function collectHeaders(response: HttpResponse): Array<readonly [string, string 
     if (name === 'set-cookie' || BLOCKED_HEADERS.has(name) || connectionListed.has(name)) continue;
     out.push([name, value]);
   }
-  const setCookies = [...response.headers.getSetCookie(), ...response.cookies.map(serializeCookie)];
+  const headerCookies = response.headers.getSetCookie();
+  const setCookies = response.cookies.length > 0 ? response.cookies.map(serializeCookie) : headerCookies.slice(-1);
   if (setCookies.length > 0) out.push(['set-cookie', setCookies]);
   return out;
 }

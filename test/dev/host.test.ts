@@ -1,4 +1,5 @@
-import { HttpResponse, type HttpHandler, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { HttpResponse, type Cookie, type HttpHandler, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { createRequire } from 'node:module';
 import { request as httpRequest } from 'node:http';
 import { startLocalFunctionsHost, type LocalFunctionsHost } from '../../dev/host';
 import type { HttpFunctionRegistration } from '../../functions/registration';
@@ -29,10 +30,35 @@ async function echo(request: HttpRequest, context: InvocationContext) {
   };
 }
 
+const COOKIES: Cookie[] = [
+  { name: '__Host-session', value: 'abc.def', path: '/', secure: true, httpOnly: true, sameSite: 'Lax' },
+  { name: '__Host-auth', value: '', path: '/', secure: true, httpOnly: true, sameSite: 'None', maxAge: 0, expires: new Date(0) },
+  { name: 'plain', value: 'a b;c', domain: 'example.test' },
+];
+
+/** The worker's serializer: the `cookie` version @azure/functions itself depends on, called as its httpProxy.ts calls it. */
+const workerCookie = createRequire(require.resolve('@azure/functions'))('cookie') as { serialize(name: string, value: string, options: object): string };
+function workerSerialized(c: Cookie): string {
+  const sameSite = c.sameSite === undefined ? undefined : c.sameSite.toLowerCase();
+  return workerCookie.serialize(c.name, c.value, { domain: c.domain, path: c.path, expires: typeof c.expires === 'number' ? new Date(c.expires) : c.expires, secure: c.secure, httpOnly: c.httpOnly, sameSite, maxAge: c.maxAge });
+}
+
 const functions: HttpFunctionRegistration[] = [
   { name: 'echo', options: { route: 'echo/{a}/{b?}', methods: ['GET', 'POST'], handler: echo } },
   { name: 'proxy', options: { route: 'proxy/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], handler: echo } },
   { name: 'item', options: { route: 'items/{id}', methods: ['GET'], handler: echo } },
+  {
+    name: 'headerCookies',
+    options: {
+      methods: ['GET'],
+      handler: () => {
+        const headers = new Headers();
+        headers.append('set-cookie', 'first=1; Path=/');
+        headers.append('set-cookie', 'second=2; Path=/');
+        return { headers };
+      },
+    },
+  },
   { name: 'me', options: { methods: ['GET', 'HEAD'], handler: () => ({ body: 'hello me', headers: { 'x-test': 'yes' } }) } },
   {
     name: 'cookies',
@@ -41,11 +67,7 @@ const functions: HttpFunctionRegistration[] = [
       handler: () => ({
         status: 302,
         headers: { location: '/done', 'set-cookie': 'legacy=1; Path=/' },
-        cookies: [
-          { name: '__Host-session', value: 'abc.def', path: '/', secure: true, httpOnly: true, sameSite: 'Lax' },
-          { name: '__Host-auth', value: '', path: '/', secure: true, httpOnly: true, sameSite: 'None', maxAge: 0, expires: new Date(0) },
-          { name: 'plain', value: 'a b;c', domain: 'example.test' },
-        ],
+        cookies: COOKIES,
       }),
     },
   },
@@ -215,16 +237,22 @@ describe('local functions host', () => {
     expect((await fetch(`${host.url}/api/echo/x`, { method: 'DELETE' })).status).toBe(404);
   });
 
-  test('cookies become one Set-Cookie each, serialized as given', async () => {
+  test('cookies replace a header Set-Cookie, each serialized as the worker serializes it', async () => {
     const res = await fetch(`${host.url}/api/cookies`, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/done');
     expect(res.headers.getSetCookie()).toEqual([
-      'legacy=1; Path=/',
       '__Host-session=abc.def; Path=/; HttpOnly; Secure; SameSite=Lax',
       '__Host-auth=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=None',
       'plain=a%20b%3Bc; Domain=example.test',
     ]);
+    // Byte for byte what the worker's own serializer (the cookie package it depends on) writes.
+    expect(res.headers.getSetCookie()).toEqual(COOKIES.map(workerSerialized));
+  });
+
+  test('without cookies, header Set-Cookies go through setHeader one by one: the last one stands', async () => {
+    const res = await fetch(`${host.url}/api/headerCookies`);
+    expect(res.headers.getSetCookie()).toEqual(['second=2; Path=/']);
   });
 
   test('HttpResponse instance: status, multi-valued headers, hop-by-hop dropped', async () => {
@@ -353,7 +381,7 @@ describe('local functions host', () => {
 });
 
 test('close() ends with keep-alive sockets open and frees the port', async () => {
-  const other = await startLocalFunctionsHost({ functions: [functions[9]!], log: () => undefined });
+  const other = await startLocalFunctionsHost({ functions: [functions.find((f) => f.name === 'json')!], log: () => undefined });
   expect((await fetch(`${other.url}/api/json`)).status).toBe(202); // leaves an idle keep-alive socket
   const started = Date.now();
   await other.close();
