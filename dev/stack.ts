@@ -4,6 +4,8 @@ import { runtimeSource, type RuntimeOptions, type RuntimeSource } from '../share
 import { loadClientSecret, type CredentialLoader } from '../shared/credentials/clientCredential';
 import { APP_SETUP, createHttpFunctions } from '../functions/app';
 import { observeDependencies } from '../shared/observe';
+import { createTimerFunctions } from '../functions/app';
+import { startTimers, type LocalTimers } from './timers';
 import { startLocalFunctionsHost, type LocalFunctionsHost } from './host';
 import { findFreePort, startAzuriteTable, type AzuriteTable } from './azurite';
 import { createDevCertificates, trustCertificateAuthority } from './tls';
@@ -53,6 +55,7 @@ export interface LocalStack {
    * stack's), while the host keeps serving. Session keys stay unless the settings change them.
    */
   restartRuntime(settings?: Settings): void;
+  readonly timers: LocalTimers;
   readonly idp?: DevIdentityProvider;
   readonly demoApi?: DemoApi;
   readonly graph?: GraphStandIn;
@@ -187,7 +190,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Streamed or buffered as the app's own app.setup says, so the local run tells the truth about the deployed one.
     const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), enableHttpStream: APP_SETUP.enableHttpStream, port, hostname: '127.0.0.1', log, rootRedirect: '/api/', publicUrl: appUrl });
     closers.push(() => host.close());
-    return { appUrl, settings, embedded, host, runtime, restartRuntime, idp, demoApi, graph, azurite, devClient, close };
+    // Timer functions run on their schedules, as under the Functions host (the purge timer).
+    const timers = startTimers(createTimerFunctions(runtime), log);
+    closers.push(() => timers.close());
+    return { appUrl, settings, embedded, host, runtime, restartRuntime, timers, idp, demoApi, graph, azurite, devClient, close };
   } catch (error) {
     await close();
     throw error;

@@ -10,6 +10,7 @@ import { logoutFrontChannelFunction } from './logoutFrontChannel';
 import { logoutBackChannelFunction } from './logoutBackChannel';
 import { healthFunction } from './health';
 import { webFunction } from './web';
+import { purgeTimer, type TimerFunctionRegistration } from './purge';
 
 /**
  * The app as both hosts see it: the setup options (the Functions host gets them through
@@ -26,4 +27,9 @@ export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [loginFunction,
 
 export function createHttpFunctions(runtime: RuntimeSource): HttpFunctionRegistration[] {
   return HTTP_FUNCTIONS.map((define) => define(runtime));
+}
+
+/** The timer functions, built for one runtime: the purge of expired rows. */
+export function createTimerFunctions(runtime: RuntimeSource): TimerFunctionRegistration[] {
+  return [purgeTimer(runtime)];
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RestError, TableClient, type TableEntity } from '@azure/data-tables';
+import { RestError, TableClient, odata, type TableEntity } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import type { TableConnection } from '../config';
 import { parseSessions, serializeSessions, type SessionMap } from '../session/lifetimes';
@@ -202,6 +202,22 @@ export class TokenCacheTable {
   async writeLink(kind: LinkKind, value: string, issuer: string, account: string, expiresOn: Date): Promise<void> {
     const entity = { partitionKey: linkPartitionKey(kind, value, issuer), rowKey: LINK_ROW_KEY, Account: account, Issuer: issuer, ExpiresOn: expiresOn };
     await this.withTable(() => this.client.upsertEntity(entity, 'Replace'));
+  }
+
+  /**
+   * Rows whose `ExpiresOn` has passed (account rows, sid/sub links, used logout-token ids), one
+   * page at a time, keys and ETags only.
+   */
+  async *expiredPages(now: Date, pageSize: number): AsyncGenerator<{ partitionKey: string; rowKey: string; etag: string }[]> {
+    const pages = this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`ExpiresOn lt ${now}`, select: ['PartitionKey', 'RowKey'] } }).byPage({ maxPageSize: pageSize });
+    try {
+      for await (const page of pages) {
+        yield page.filter((e) => e.partitionKey && e.rowKey && e.etag).map((e) => ({ partitionKey: e.partitionKey!, rowKey: e.rowKey!, etag: e.etag }));
+      }
+    } catch (error) {
+      if (isTableNotFound(error)) return;
+      throw problems.token_cache_unavailable();
+    }
   }
 
   /** Inserts a marker row once: false when it is already there (a replayed logout token). */
