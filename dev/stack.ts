@@ -31,6 +31,8 @@ export interface LocalStackOptions {
    */
   readonly idp?: {
     readonly consentRequired?: boolean;
+    /** The provider's RFC 7009 revocation endpoint (default on; off behaves as Entra). */
+    readonly revocation?: boolean;
     readonly accessTokenLifetimeSeconds?: number;
     readonly users?: DevUser[];
     readonly extraApis?: DevApi[];
@@ -132,6 +134,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           ...(options.idp?.extraApis ?? []),
         ],
         consentRequired: options.idp?.consentRequired,
+        revocation: options.idp?.revocation,
         accessTokenLifetimeSeconds: options.idp?.accessTokenLifetimeSeconds,
         users: options.idp?.users,
       });

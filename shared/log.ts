@@ -18,6 +18,7 @@ export type EventName =
   | 'consent_required'
   | 'claims_challenge'
   | 'sign_out'
+  | 'revocation'
   | 'logout_notification'
   | 'credential_reload'
   | 'dependency_failure'

@@ -10,6 +10,7 @@ import { HttpError, sendJson } from './http';
 import { SigningKeys } from './keys';
 import { handleLogout } from './logout';
 import { handleSignOutEverywhere } from './logoutNotify';
+import { handleRevoke } from './revoke';
 import { OIDC_SCOPES } from './scopes';
 import { ProviderState } from './state';
 import { handleToken } from './token';
@@ -33,6 +34,7 @@ function discoveryDocument(state: ProviderState, dialect: Dialect): Record<strin
     frontchannel_logout_session_supported: true,
     // Entra and B2C send no back-channel logout; a generic provider (Duende, Keycloak) does.
     ...(dialect.kind === 'oidc' ? { backchannel_logout_supported: true, backchannel_logout_session_supported: true } : {}),
+    ...(dialect.kind === 'oidc' && state.revocation ? { revocation_endpoint: `${issuer}/revoke`, revocation_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'] } : {}),
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
@@ -79,6 +81,7 @@ const ROUTES: Record<string, { endpoint: DevIdpEndpoint; methods: string[]; hand
   '/token': { endpoint: 'token', methods: ['POST'], handler: handleToken },
   '/userinfo': { endpoint: 'userinfo', methods: ['GET', 'POST'], handler: handleUserinfo },
   '/logout': { endpoint: 'logout', methods: ['GET', 'POST'], handler: handleLogout, browser: true },
+  '/revoke': { endpoint: 'revoke', methods: ['POST'], handler: handleRevoke },
   '/logout/everywhere': { endpoint: 'logout', methods: ['GET', 'POST'], handler: handleSignOutEverywhere },
 };
 

@@ -77,7 +77,7 @@ export const SESSION_COOKIE = 'devidp_session';
 
 function newStats(): DevIdpStats {
   const stats: DevIdpStats = {
-    requests: { discovery: 0, authorize: 0, login: 0, consent: 0, token: 0, jwks: 0, userinfo: 0, logout: 0, other: 0 },
+    requests: { discovery: 0, authorize: 0, login: 0, consent: 0, token: 0, jwks: 0, userinfo: 0, logout: 0, revoke: 0, other: 0 },
     grants: { authorization_code: 0, refresh_token: 0, client_credentials: 0, other: 0 },
     issued: { codes: 0, idTokens: 0, accessTokens: 0, refreshTokens: 0 },
     reset() {
@@ -95,6 +95,8 @@ export class ProviderState {
   readonly users: readonly DevUser[];
   readonly apis: readonly DevApi[];
   readonly consentRequired: boolean;
+  /** Whether /revoke (RFC 7009) is served and advertised. */
+  readonly revocation: boolean;
   readonly tokens: TokenSettings;
   readonly stats = newStats();
 
@@ -122,6 +124,7 @@ export class ProviderState {
     this.users = options.users ?? DEFAULT_USERS;
     this.apis = options.apis ?? [];
     this.consentRequired = options.consentRequired ?? false;
+    this.revocation = options.revocation ?? true;
     this.tokens = {
       issuer,
       keys,

@@ -67,6 +67,8 @@ export interface DevIdentityProviderOptions {
   idTokenLifetimeSeconds?: number;
   /** When on, a refresh for scopes the user never granted answers `consent_required`. */
   consentRequired?: boolean;
+  /** Serve and advertise an RFC 7009 revocation endpoint (default on; Entra has none). */
+  revocation?: boolean;
 }
 
 /** How the next ID token is made wrong, to exercise the app's validation. */
@@ -102,7 +104,7 @@ export interface DevIdpControls {
   sendBackchannelLogout(target: { sub?: string; sid?: string }): Promise<{ clientId: string; status: number }[]>;
 }
 
-export type DevIdpEndpoint = 'discovery' | 'authorize' | 'login' | 'consent' | 'token' | 'jwks' | 'userinfo' | 'logout' | 'other';
+export type DevIdpEndpoint = 'discovery' | 'authorize' | 'login' | 'consent' | 'token' | 'jwks' | 'userinfo' | 'logout' | 'revoke' | 'other';
 export type DevIdpGrant = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'other';
 
 /** Live counters: tests read them to prove what did (or did not) reach the provider. */

@@ -1,5 +1,6 @@
 import type { Runtime } from '../runtime';
-import { ProblemError } from '../problems';
+import { ProblemError, problems } from '../problems';
+import { refreshTokensIn, revokeRefreshTokens } from './revocation';
 import { partitionKeyFor } from '../tokenCache/tableStore';
 import { clearedSessionCookie, type Session } from '../session/session';
 import type { ResponseCookie } from '../session/cookies';
@@ -13,11 +14,26 @@ import { logEvent } from '../log';
  */
 export async function signOut(runtime: Runtime, session: Session | undefined): Promise<{ location: string; cookies: ResponseCookie[] }> {
   const { config } = runtime;
-  if (session) await runtime.tokenCache.delete(partitionKeyFor(session.homeAccountId));
+  const provider = await runtime.providers.get(authorityFor(config, session?.policy).url).catch((error: unknown) => {
+    if (error instanceof ProblemError) return undefined;
+    throw error;
+  });
+  if (session) {
+    const partitionKey = partitionKeyFor(session.homeAccountId);
+    // Only where the provider can revoke (RFC 7009) is the row read first, for its refresh token.
+    const revocable = provider && typeof provider.metadata['revocation_endpoint'] === 'string';
+    const row = revocable ? await runtime.tokenCache.read(partitionKey) : undefined;
+    await runtime.tokenCache.delete(partitionKey);
+    if (row && provider) {
+      const credential = await runtime.credentials.get().catch(() => undefined);
+      const statuses = credential ? await revokeRefreshTokens(provider, config.clientId, credential, refreshTokensIn(row.cache)) : [];
+      logEvent('revocation', { outcome: statuses.every((s) => s === 200) ? 'success' : 'failed', count: statuses.length });
+    }
+  }
   logEvent('sign_out', { outcome: 'success', reason: session ? 'session' : 'no_session' });
   let location = config.postLogoutRedirectUri;
   try {
-    const provider = await runtime.providers.get(authorityFor(config, session?.policy).url);
+    if (!provider) throw problems.provider_unavailable();
     const endSession = provider.metadata.end_session_endpoint;
     if (endSession) {
       const url = new URL(endSession);

@@ -5,6 +5,7 @@ import { authorityFor } from '../auth/authority';
 import { expectedIssuer } from '../auth/idToken';
 import { problems, type ProblemError } from '../problems';
 import { endSessions } from './sessionRecords';
+import { logEvent } from '../log';
 
 /**
  * Logout notifications from the provider: front-channel (a `sid`, through the browser, in an
@@ -67,7 +68,9 @@ export async function frontChannelLogout(runtime: Runtime, params: { sid: string
     const { issuer } = await providerIssuer(runtime);
     if (!isProviderIssuer(issuer, iss)) throw frontChannelInvalid('The iss is not this app\'s provider.');
   }
-  return { ended: await endByProviderSid(runtime, sid, iss ?? undefined) };
+  const ended = await endByProviderSid(runtime, sid, iss ?? undefined);
+  logEvent('logout_notification', { outcome: 'success', reason: 'frontchannel', count: ended });
+  return { ended };
 }
 
 function logoutTokenInvalid(detail: string): ProblemError {
@@ -134,10 +137,14 @@ export async function backChannelLogout(runtime: Runtime, token: string | null):
   if (!firstUse) throw logoutTokenInvalid('This logout_token was already used.');
 
   const sid = typeof claims['sid'] === 'string' ? claims['sid'] : undefined;
-  if (sid) return { ended: await endByProviderSid(runtime, sid, claims.iss) };
-  const link = await runtime.tokenCache.readLink('sub', claims.sub!, claims.iss);
-  if (!link || link.issuer !== claims.iss) return { ended: 0 };
-  return { ended: await endSessions(runtime, link.account, () => true) };
+  let ended = 0;
+  if (sid) ended = await endByProviderSid(runtime, sid, claims.iss);
+  else {
+    const link = await runtime.tokenCache.readLink('sub', claims.sub!, claims.iss);
+    if (link && link.issuer === claims.iss) ended = await endSessions(runtime, link.account, () => true);
+  }
+  logEvent('logout_notification', { outcome: 'success', reason: sid ? 'backchannel_sid' : 'backchannel_sub', count: ended });
+  return { ended };
 }
 
 function describeJoseFailure(error: unknown): string {
