@@ -1,5 +1,4 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { getRuntime } from '../../shared/runtime';
 import { CookieJar, proxyCall, send, signIn } from '../support/browserless';
 import { cacheTable, readCacheRow } from '../support/cacheRows';
 import { startSecondInstance, type SecondInstance } from '../support/secondInstance';
@@ -64,7 +63,7 @@ describe('a provider without one (as Entra)', () => {
   test('sign-out skips revocation silently: no call, no extra read, the same redirect', async () => {
     const jar = new CookieJar();
     await signIn(stack.appUrl, jar);
-    const runtime = await getRuntime();
+    const runtime = await stack.runtime.get();
     const before = { ...runtime.tableCalls };
     const out = await send(`${stack.appUrl}/api/logout`, jar, { method: 'POST', headers: { 'x-csrf': '1' } });
     expect(out.status).toBe(302);
