@@ -67,14 +67,20 @@ test('the timer function deletes an account whose sessions expired and keeps liv
   expect(await allExpired()).toBe(0);
 });
 
-test('bounded batches: a backlog goes over several runs', async () => {
+test('bounded batches: a run reads at most maxPages pages of pageSize rows; a backlog goes over several runs', async () => {
   await junk('batch', 25);
   const runtime = await stack.runtime.get();
   const first = await purgeExpired(runtime.tokenCache, { pageSize: 10, maxPages: 2 });
-  expect(first).toMatchObject({ deleted: 20, pages: 2 });
-  expect(await rowsWithPrefix('batch')).toBe(5);
-  const rest = await purgeExpired(runtime.tokenCache, { pageSize: 10, maxPages: 2 });
-  expect(rest.deleted).toBe(5);
+  // The service may return short pages (it is allowed to), so a run deletes at most 20 here.
+  expect(first.pages).toBeLessThanOrEqual(2);
+  expect(first.deleted).toBeGreaterThan(0);
+  expect(first.deleted).toBeLessThanOrEqual(20);
+  expect(await rowsWithPrefix('batch')).toBe(25 - first.deleted);
+  for (let run = 0; run < 10 && (await rowsWithPrefix('batch')) > 0; run++) {
+    const next = await purgeExpired(runtime.tokenCache, { pageSize: 10, maxPages: 2 });
+    expect(next.pages).toBeLessThanOrEqual(2);
+    expect(next.deleted).toBeLessThanOrEqual(20);
+  }
   expect(await rowsWithPrefix('batch')).toBe(0);
 });
 
