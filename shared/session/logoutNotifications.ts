@@ -5,7 +5,6 @@ import { authorityFor } from '../auth/authority';
 import { expectedIssuer } from '../auth/idToken';
 import { problems, type ProblemError } from '../problems';
 import { endSessions } from './sessionRecords';
-import { logEvent } from '../log';
 
 /**
  * Logout notifications from the provider: front-channel (a `sid`, through the browser, in an
@@ -68,9 +67,7 @@ export async function frontChannelLogout(runtime: Runtime, params: { sid: string
     const { issuer } = await providerIssuer(runtime);
     if (!isProviderIssuer(issuer, iss)) throw frontChannelInvalid('The iss is not this app\'s provider.');
   }
-  const ended = await endByProviderSid(runtime, sid, iss ?? undefined);
-  logEvent('logout_notification', { outcome: 'success', reason: 'frontchannel', count: ended });
-  return { ended };
+  return { ended: await endByProviderSid(runtime, sid, iss ?? undefined) };
 }
 
 function logoutTokenInvalid(detail: string): ProblemError {
@@ -143,7 +140,6 @@ export async function backChannelLogout(runtime: Runtime, token: string | null):
     const link = await runtime.tokenCache.readLink('sub', claims.sub!, claims.iss);
     if (link && link.issuer === claims.iss) ended = await endSessions(runtime, link.account, () => true);
   }
-  logEvent('logout_notification', { outcome: 'success', reason: sid ? 'backchannel_sid' : 'backchannel_sub', count: ended });
   return { ended };
 }
 
