@@ -67,7 +67,7 @@ describe('a provider without one (as Entra)', () => {
     const before = { ...runtime.tableCalls };
     const out = await send(`${stack.appUrl}/api/logout`, jar, { method: 'POST', headers: { 'x-csrf': '1' } });
     expect(out.status).toBe(302);
-    expect(new URL(out.headers.get('location')!).origin).toBe(stack.idp!.issuer);
+    expect(new URL(out.headers.get('location')!).origin).toBe(stack.idp!.browserOrigin);
     expect(stack.idp!.stats.requests.revoke).toBe(0);
     expect(runtime.tableCalls.reads - before.reads).toBe(0);
     expect(runtime.tableCalls.deletes - before.deletes).toBe(1);
