@@ -22,7 +22,7 @@ export async function redirect(request: HttpRequest, source: RuntimeSource): Pro
   const runtime = await source.get();
   const params = await authorizationResponse(request);
   try {
-    const { location, cookies } = await completeSignIn(runtime, { code: params.get('code'), state: params.get('state'), error: params.get('error') }, request.headers.get('cookie'));
+    const { location, cookies } = await completeSignIn(runtime, { code: params.get('code'), state: params.get('state'), error: params.get('error'), errorDescription: params.get('error_description') }, request.headers.get('cookie'));
     logEvent('sign_in', { outcome: 'success' });
     return redirectTo(location, cookies);
   } catch (error) {

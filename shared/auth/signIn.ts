@@ -26,6 +26,7 @@ import { codeRedemptionProblem, safeCode } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
 import { parseClaimsRequest } from './claimsChallenge';
 import { appPageUrl } from './signInOrigin';
+import { b2cNavigationForError } from './b2cErrors';
 
 const PROMPTS = new Set(['login', 'none', 'consent', 'select_account', 'create']);
 // RFC 6749 scope-token characters.
@@ -120,6 +121,8 @@ export interface AuthorizationResponse {
   readonly code?: string | null;
   readonly state?: string | null;
   readonly error?: string | null;
+  /** Read only for Azure AD B2C's AADB2C codes; never echoed. */
+  readonly errorDescription?: string | null;
 }
 
 /** `returnUrl` (a local path) with `signInError=<code>` for the page to read. */
@@ -148,6 +151,9 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
   const clear = clearedAuthRequestCookie();
   // The user said no (Cancel on the provider's consent or sign-in page): a choice, not a failure.
   // Back to where they were, with a note the page shows calmly; their session, if any, is untouched.
+  // B2C's "forgot password" also comes as access_denied: it starts the reset flow instead.
+  const b2cNavigation = response.error ? b2cNavigationForError(config, response.errorDescription, pending.returnUrl) : undefined;
+  if (b2cNavigation) return { location: b2cNavigation, cookies: [clear] };
   if (response.error === 'access_denied') return { location: withSignInError(pending.returnUrl, 'access_denied'), cookies: [clear] };
   try {
     if (response.error) throw problems.provider_error(`Provider error: ${safeCode(response.error)}.`, { error: safeCode(response.error) });
