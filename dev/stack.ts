@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   };
   /** Serve the Microsoft Graph stand-in and configure the `graph` API for it (needs the dev provider). */
   readonly graph?: boolean;
+  /** Also configure the demo API as `demoapp`, called with the app's own identity (client credentials). */
+  readonly appIdentityApi?: boolean;
   readonly runtime?: RuntimeOptions;
 }
 
@@ -153,6 +155,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         closers.push(() => demoApi!.close());
         Object.assign(settings, { DownstreamApis__demo__BaseUrl: demoApi.url, DownstreamApis__demo__Scopes: DEMO_API_SCOPE });
         embedded.push(`demo API at ${demoApi.url}`);
+        if (options.appIdentityApi) {
+          Object.assign(settings, { DownstreamApis__demoapp__BaseUrl: demoApi.url, DownstreamApis__demoapp__Scopes: `${DEMO_API_AUDIENCE}/.default`, DownstreamApis__demoapp__RequestAppToken: 'true' });
+        }
       }
       if (options.graph) {
         graph = await startGraphStandIn({ tls, jwksUri: `${idp.issuer}/jwks`, issuers });
