@@ -1,10 +1,11 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { CookieJar, postBack, proxyCall, signIn, signInAtProvider } from '../support/browserless';
+import { CookieJar, proxyCall, signIn } from '../support/browserless';
 import { cacheTable } from '../support/cacheRows';
 
 /**
- * Incremental consent (a provider that asks per API) and app identity (client credentials)
- * through the real functions; the demo API checks the audience and the scope or role it gets.
+ * App identity (client credentials) through the real functions, beside a provider that asks
+ * for consent per API; the demo API checks the audience and the role it gets. (Incremental
+ * consent through the provider's consent screen is test/e2e/consent.test.ts.)
  */
 let stack: LocalStack;
 
@@ -14,23 +15,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
-});
-
-test('incremental consent: the first call asks for the API\'s scope through loginUrl; after consenting the call succeeds', async () => {
-  const jar = new CookieJar();
-  await signIn(stack.appUrl, jar);
-  const refused = await proxyCall(stack.appUrl, jar, 'demo/profile');
-  expect(refused.status).toBe(401);
-  const problem = (await refused.json()) as { code: string; loginUrl: string };
-  expect(problem.code).toBe('interaction_required');
-  const login = new URL(problem.loginUrl, stack.appUrl);
-  expect(login.searchParams.get('scopes')).toBe('api://demo-api/Data.Read');
-
-  const answer = await signInAtProvider(stack.appUrl, jar, { loginQuery: login.search.slice(1) });
-  expect((await postBack(answer, jar)).status).toBe(302);
-  const ok = await proxyCall(stack.appUrl, jar, 'demo/profile');
-  expect(ok.status).toBe(200);
-  expect(await ok.json()).toMatchObject({ user: { name: 'Ada Lovelace' }, scopes: ['Data.Read'] });
 });
 
 test('app identity: RequestAppToken calls with a client-credentials token (roles, no user), kept in memory', async () => {
