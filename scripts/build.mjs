@@ -31,7 +31,7 @@ function writeDeployFolder() {
   writeFileSync(`${dir}/app.js`, bundle);
   writeFileSync(`${dir}/telemetry.js`, readFileSync(`${out}/telemetry.js`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-  const deployed = { name: pkg.name, version: pkg.version, private: true, main: 'app.js', engines: pkg.engines };
+  const deployed = { name: pkg.name, version: pkg.version, private: true, main: 'app.js', engines: { node: '>=22' } }; // what Azure Functions runs, not the dev machine's floor
   writeFileSync(`${dir}/package.json`, `${JSON.stringify(deployed, null, 2)}\n`);
 }
 
