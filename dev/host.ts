@@ -60,6 +60,13 @@ export interface RouteEntry {
 const DEFAULT_METHODS: readonly HttpMethod[] = ['GET', 'POST'];
 const DEFAULT_MAX_BODY = 100 * 1024 * 1024;
 const CLOSE_GRACE_MS = 2000;
+/** Kestrel's limit for the request line and headers together. */
+const MAX_HEADER_BYTES = 32 * 1024;
+
+function headersTooLargeAnswer(): string {
+  const body = JSON.stringify({ type: 'about:blank', title: 'Request Header Fields Too Large', status: 431, code: 'request_headers_too_large', detail: `The request's header section exceeds ${MAX_HEADER_BYTES} bytes.` });
+  return `HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
 
 /** Compiles every registration's route under the prefix and orders them most specific first. */
 export function buildRouteTable(functions: readonly HttpFunctionRegistration[], routePrefix = 'api'): RouteEntry[] {
@@ -100,7 +107,7 @@ export async function startLocalFunctionsHost(options: LocalFunctionsHostOptions
   const maxBodyBytes = options.maxRequestBodyBytes ?? DEFAULT_MAX_BODY;
   let port = 0;
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     const settings: DispatchSettings = { table, log, maxBodyBytes, stream: options.enableHttpStream ?? false, fallbackHost: `${urlHost(hostname)}:${port}`, rootRedirect: options.rootRedirect };
     // dispatch never rejects, but a bug must not take the dev server down.
     dispatch(req, res, settings).catch((err: unknown) => {
@@ -108,8 +115,15 @@ export async function startLocalFunctionsHost(options: LocalFunctionsHostOptions
       writeProblem(res, INTERNAL_ERROR_PROBLEM, req.method === 'HEAD');
     });
   });
-  // A client that resets mid-request must not surface as an unhandled error.
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // A client that resets mid-request must not surface as an unhandled error; an oversized
+  // header section gets 431 (as Kestrel answers in the Functions host), not a dropped connection.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'HPE_HEADER_OVERFLOW' && socket.writable) {
+      socket.end(headersTooLargeAnswer());
+      return;
+    }
+    socket.destroy();
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -33,6 +33,7 @@ export interface LocalStackOptions {
     readonly consentRequired?: boolean;
     /** The provider's RFC 7009 revocation endpoint (default on; off behaves as Entra). */
     readonly revocation?: boolean;
+    readonly singleUseRefreshTokens?: boolean;
     readonly accessTokenLifetimeSeconds?: number;
     readonly users?: DevUser[];
     readonly extraApis?: DevApi[];
@@ -137,6 +138,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ],
         consentRequired: options.idp?.consentRequired,
         revocation: options.idp?.revocation,
+        singleUseRefreshTokens: options.idp?.singleUseRefreshTokens,
         accessTokenLifetimeSeconds: options.idp?.accessTokenLifetimeSeconds,
         users: options.idp?.users,
       });

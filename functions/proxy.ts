@@ -5,6 +5,7 @@ import { signInRequired } from '../shared/problems';
 import { acquireAppToken } from '../shared/auth/appTokens';
 import { requireAntiForgeryHeader } from './http/antiForgery';
 import { METHODS_WITHOUT_BODY, downstreamUrl, findApi, validateProxyPath } from '../shared/proxy/proxyRules';
+import { MAX_PROXY_BODY_BYTES, readBoundedBody } from '../shared/boundedBody';
 import { forwardToApi } from '../shared/proxy/forward';
 import { answerClaimsChallenge } from '../shared/proxy/claimsRetry';
 import { readSession } from '../shared/session/session';
@@ -20,6 +21,8 @@ export async function proxy(request: HttpRequest, source: RuntimeSource): Promis
   const target = downstreamUrl(api, path, new URL(request.url).search);
   const loginUrl = loginUrlFor(runtime.config, request.headers.get('referer'), api.requestAppToken ? [] : api.scopes);
 
+  // Read whole and bounded before anything is sent on: an over-limit body gets 413, never a cut upload.
+  const body = METHODS_WITHOUT_BODY.has(request.method) ? null : await readBoundedBody(request.body as ReadableStream<Uint8Array> | null, request.headers.get('content-length'), MAX_PROXY_BODY_BYTES);
   const session = await readSession(runtime.sealer, request.headers.get('cookie'));
   if (!session) throw signInRequired('not_signed_in', loginUrl);
   const live = await readLiveSession(runtime, session, { slide: true });
@@ -29,14 +32,14 @@ export async function proxy(request: HttpRequest, source: RuntimeSource): Promis
     : (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl, live.row)).accessToken;
 
   const headers = request.headers as unknown as Headers;
-  const body = request.body as ReadableStream<Uint8Array> | null;
-  let answer = await forwardToApi(target, request.method, headers, body, accessToken);
+  let answer = await forwardToApi(target, request.method, headers, body, accessToken, api.timeoutMs);
   if (!api.requestAppToken) {
     answer = await answerClaimsChallenge(answer, {
-      replayable: METHODS_WITHOUT_BODY.has(request.method) || body === null,
+      // The body was read whole (bounded): any call can be replayed.
+      replayable: true,
       loginUrl,
       acquireWithClaims: async (claims) => (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl, undefined, claims)).accessToken,
-      forward: (token) => forwardToApi(target, request.method, headers, null, token),
+      forward: (token) => forwardToApi(target, request.method, headers, body, token, api.timeoutMs),
     });
   }
   return { status: answer.status, headers: { ...answer.headers, 'x-content-type-options': 'nosniff', 'cache-control': answer.headers['cache-control'] ?? 'no-store' }, body: answer.body ?? undefined };

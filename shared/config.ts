@@ -39,6 +39,8 @@ export interface DownstreamApiConfig {
   readonly baseUrl: string;
   readonly scopes: readonly string[];
   readonly requestAppToken: boolean;
+  /** How long a call to the API may take, its streamed answer included. */
+  readonly timeoutMs: number;
 }
 
 export type TableConnection =
@@ -99,6 +101,9 @@ export const GRAPH_DEFAULT_BASE_URL = 'https://graph.microsoft.com/v1.0';
 /** Entra External ID (customer tenants): `https://<tenant>.ciamlogin.com/<tenant-id>/v2.0`. */
 const EXTERNAL_ID_HOST_SUFFIX = '.ciamlogin.com';
 const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DEFAULT_API_TIMEOUT_SECONDS = 30;
+// Below the request's own deadline (shared/deadline.ts), itself well below the host's 230 s.
+const MAX_API_TIMEOUT_SECONDS = 110;
 
 /** A value copied from local.settings.example.json and never filled in: `<your-tenant-id>`, `{client-id}`, `your-...`. */
 const PLACEHOLDER = /<[^<>]*>|^\{[^{}]*\}$|^(your|replace|change)[-_ ]?(me|.*id|.*secret|.*key)?$|^(todo|tbd|xxx+)$/i;
@@ -346,6 +351,7 @@ function readDownstreamApis(r: SettingsReader): Map<string, DownstreamApiConfig>
     const scopesPresent = r.present(`${prefix}Scopes`);
     const scopes = splitList(r.raw(`${prefix}Scopes`));
     const requestAppToken = (r.optional(`${prefix}RequestAppToken`, booleanSetting) ?? 'false').toLowerCase() === 'true';
+    const timeoutSeconds = r.optional(`${prefix}TimeoutSeconds`, z.coerce.number().int('must be a whole number of seconds').min(1, 'must be at least 1').max(MAX_API_TIMEOUT_SECONDS, `must be at most ${MAX_API_TIMEOUT_SECONDS} (requests are stopped after 120 s)`)) ?? DEFAULT_API_TIMEOUT_SECONDS;
     if (scopes.length === 0 && !scopesPresent) r.fail(`${prefix}Scopes`, 'is missing; set it to the scopes the proxy requests for this API (space separated), such as https://graph.microsoft.com/User.Read');
     if (requestAppToken && scopes.some((s) => !s.endsWith('/.default'))) {
       r.fail(`${prefix}Scopes`, 'names delegated scopes, but RequestAppToken is true and app tokens take only "<resource>/.default"; set it to such as https://graph.microsoft.com/.default');
@@ -356,7 +362,7 @@ function readDownstreamApis(r: SettingsReader): Map<string, DownstreamApiConfig>
         r.fail(`${prefix}BaseUrl`, 'has a query or fragment, which the proxy cannot append paths to; set it to the URL without them, such as https://graph.microsoft.com/v1.0/');
         continue;
       }
-      apis.set(name.toLowerCase(), { name, baseUrl: withTrailingSlash(baseUrl), scopes, requestAppToken });
+      apis.set(name.toLowerCase(), { name, baseUrl: withTrailingSlash(baseUrl), scopes, requestAppToken, timeoutMs: timeoutSeconds * 1000 });
     }
   }
   return apis;

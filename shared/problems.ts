@@ -10,6 +10,9 @@ import type { ResponseCookie } from './session/cookies';
  * Titles are for humans and never carry a token, secret or cookie value; `detail` says what to
  * do about it and may name a setting.
  */
+/** What a 502/503/504 tells the caller to wait before trying again (`Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
+
 export const PROBLEM_CATALOGUE = {
   // Our own bugs: the log line names the error's type and code, the answer says nothing more.
   internal_error: { status: 500, title: 'Something went wrong' },
@@ -35,6 +38,10 @@ export const PROBLEM_CATALOGUE = {
   claims_invalid: { status: 400, title: 'The claims parameter is not valid' },
   cookie_too_large: { status: 400, title: 'The sign-in does not fit in a browser cookie' },
 
+  // Inputs over a limit.
+  request_body_too_large: { status: 413, title: 'The request body is too large' },
+  request_headers_too_large: { status: 431, title: 'The request headers are too large' },
+
   // /api/redirect: the provider's answer.
   callback_invalid: { status: 400, title: 'The sign-in response is not valid' },
   state_missing: { status: 400, title: 'No sign-in is in progress' },
@@ -44,7 +51,12 @@ export const PROBLEM_CATALOGUE = {
   code_rejected: { status: 400, title: 'The identity provider refused the sign-in code' },
   id_token_invalid: { status: 401, title: 'The sign-in could not be verified' },
   tenant_not_allowed: { status: 403, title: 'Your organization cannot use this app' },
-  provider_unavailable: { status: 502, title: 'The identity provider could not be reached' },
+  issuer_mismatch: { status: 400, title: 'The sign-in response comes from another issuer' },
+  provider_unavailable: { status: 502, title: 'The identity provider could not be reached', retryAfterSeconds: RETRY_AFTER_SECONDS },
+  provider_timeout: { status: 504, title: 'The identity provider did not answer in time', retryAfterSeconds: RETRY_AFTER_SECONDS },
+
+  // Time limits: every outbound call has a timeout, every request a deadline well inside the host's 230 s.
+  request_deadline_exceeded: { status: 503, title: 'The request took too long and was stopped', retryAfterSeconds: RETRY_AFTER_SECONDS },
 
   // The app's client credential.
   client_credential_rejected: { status: 502, title: 'The identity provider refused the app\'s credential' },
@@ -53,30 +65,34 @@ export const PROBLEM_CATALOGUE = {
   client_certificate_invalid: { status: 503, title: 'The app\'s client certificate cannot be used' },
   client_certificate_not_yet_valid: { status: 503, title: 'The app\'s client certificate is outside its validity period' },
   client_certificate_expired: { status: 503, title: 'The app\'s client certificate is outside its validity period' },
-  managed_identity_unavailable: { status: 503, title: 'The app\'s managed identity gave no token' },
+  managed_identity_unavailable: { status: 503, title: 'The app\'s managed identity gave no token', retryAfterSeconds: RETRY_AFTER_SECONDS },
+  managed_identity_timeout: { status: 504, title: 'The managed identity endpoint did not answer in time', retryAfterSeconds: RETRY_AFTER_SECONDS },
 
   // Key Vault.
   key_vault_secret_not_found: { status: 503, title: 'The app could not read its Key Vault' },
   key_vault_secret_empty: { status: 503, title: 'The app could not read its Key Vault' },
   key_vault_access_denied: { status: 503, title: 'The app could not read its Key Vault' },
-  key_vault_throttled: { status: 503, title: 'The app could not read its Key Vault' },
-  key_vault_unavailable: { status: 503, title: 'The app could not read its Key Vault' },
-  key_vault_unreachable: { status: 503, title: 'The app could not read its Key Vault' },
+  key_vault_throttled: { status: 503, title: 'The app could not read its Key Vault', retryAfterSeconds: RETRY_AFTER_SECONDS },
+  key_vault_unavailable: { status: 503, title: 'The app could not read its Key Vault', retryAfterSeconds: RETRY_AFTER_SECONDS },
+  key_vault_unreachable: { status: 503, title: 'The app could not read its Key Vault', retryAfterSeconds: RETRY_AFTER_SECONDS },
   key_vault_sign_in_failed: { status: 503, title: 'The app could not read its Key Vault' },
   key_vault_request_failed: { status: 503, title: 'The app could not read its Key Vault' },
+  key_vault_timeout: { status: 504, title: 'Key Vault did not answer in time', retryAfterSeconds: RETRY_AFTER_SECONDS },
   session_keys_invalid: { status: 503, title: 'The app\'s session keys are not usable' },
   token_cache_keys_invalid: { status: 503, title: 'The token cache keys are not usable' },
 
   // The token cache.
-  token_cache_unavailable: { status: 503, title: 'The token cache could not be reached' },
-  token_cache_contended: { status: 503, title: 'The token cache is busy, try again' },
+  token_cache_unavailable: { status: 503, title: 'The token cache could not be reached', retryAfterSeconds: RETRY_AFTER_SECONDS },
+  token_cache_timeout: { status: 504, title: 'The token cache did not answer in time', retryAfterSeconds: RETRY_AFTER_SECONDS },
+  token_cache_contended: { status: 503, title: 'The token cache is busy, try again', retryAfterSeconds: 1 },
   token_cache_too_large: { status: 507, title: 'The account\'s token cache is too large to store' },
 
   // The proxy.
   proxy_path_invalid: { status: 400, title: 'The API path is not allowed' },
   api_unknown: { status: 404, title: 'Unknown API' },
-  api_unavailable: { status: 502, title: 'The API could not be reached' },
-} as const satisfies Record<string, { readonly status: number; readonly title: string }>;
+  api_unavailable: { status: 502, title: 'The API could not be reached', retryAfterSeconds: RETRY_AFTER_SECONDS },
+  api_timeout: { status: 504, title: 'The API did not answer in time', retryAfterSeconds: RETRY_AFTER_SECONDS },
+} as const satisfies Record<string, { readonly status: number; readonly title: string; readonly retryAfterSeconds?: number }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CATALOGUE;
 
@@ -89,6 +105,8 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export class ProblemError extends Error {
   readonly status: number;
   readonly title: string;
+  /** Sent as `Retry-After` when the catalogue gives one (a dependency that may come back). */
+  readonly retryAfterSeconds: number | undefined;
   /** Cookies the answer must still set or clear (never part of the body). */
   cookies: readonly ResponseCookie[] = [];
 
@@ -97,11 +115,12 @@ export class ProblemError extends Error {
     readonly detail?: string,
     readonly extensions: Readonly<Record<string, unknown>> = {},
   ) {
-    const { status, title } = PROBLEM_CATALOGUE[code];
-    super(detail ? `${title}: ${detail}` : title);
+    const entry: { readonly status: number; readonly title: string; readonly retryAfterSeconds?: number } = PROBLEM_CATALOGUE[code];
+    super(detail ? `${entry.title}: ${detail}` : entry.title);
     this.name = 'ProblemError';
-    this.status = status;
-    this.title = title;
+    this.status = entry.status;
+    this.title = entry.title;
+    this.retryAfterSeconds = entry.retryAfterSeconds;
   }
 
   withCookies(cookies: readonly ResponseCookie[]): this {

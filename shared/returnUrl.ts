@@ -23,5 +23,17 @@ export function safeReturnUrl(candidate: string | null | undefined): string {
     // Control characters and whitespace (browsers strip some, which can turn `/\t/evil` into `//evil`).
     if (/[\u0000-\u0020\u007f-\u009f\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]/.test(form)) return '/';
   }
-  return candidate;
+  return encodeNonAscii(candidate);
+}
+
+/**
+ * A Location header holds ASCII only: characters beyond it (`/docs/日本語?q=ü`) are
+ * percent-encoded as UTF-8, as a browser would; `%` sequences already there are kept.
+ */
+function encodeNonAscii(path: string): string {
+  try {
+    return path.replace(/[^\x21-\x7e]+/g, (run) => encodeURIComponent(run));
+  } catch {
+    return '/'; // a lone surrogate has no UTF-8 form
+  }
 }

@@ -97,6 +97,8 @@ export class ProviderState {
   readonly consentRequired: boolean;
   /** Whether /revoke (RFC 7009) is served and advertised. */
   readonly revocation: boolean;
+  readonly singleUseRefreshTokens: boolean;
+  tokenRequestsHeld = false;
   readonly tokens: TokenSettings;
   readonly stats = newStats();
 
@@ -125,6 +127,7 @@ export class ProviderState {
     this.apis = options.apis ?? [];
     this.consentRequired = options.consentRequired ?? false;
     this.revocation = options.revocation ?? true;
+    this.singleUseRefreshTokens = options.singleUseRefreshTokens ?? false;
     this.tokens = {
       issuer,
       keys,
@@ -189,6 +192,9 @@ export class ProviderState {
     },
     rotateSigningKey: async (options) => {
       await this.tokens.keys.rotate(options?.dropPrevious ?? false);
+    },
+    holdTokenRequests: (on) => {
+      this.tokenRequestsHeld = on;
     },
     clientSecret: (clientId, newSecret) => {
       const client = this.clients.get(clientId);

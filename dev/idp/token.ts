@@ -177,7 +177,8 @@ async function refreshTokenGrant(state: ProviderState, client: DevClient, params
       JSON.stringify({ access_token: { acrs: { essential: true, value: missing[0] } } }),
     );
   }
-  // Entra always rotates on refresh; earlier refresh tokens stay valid.
+  // Entra always rotates on refresh; earlier refresh tokens stay valid, unless single-use is on.
+  if (state.singleUseRefreshTokens) state.refreshTokens.delete(token);
   const withOffline: ResolvedScopes = { ...scopes, oidc: [...new Set([...scopes.oidc, 'offline_access'])] };
   return issueUserTokens(state, {
     client,
@@ -229,6 +230,8 @@ function isKnownGrant(grant: string | undefined): grant is keyof typeof GRANTS {
 }
 
 export async function handleToken(state: ProviderState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  // A hung endpoint: the request is accepted and never answered (the server's close() ends it).
+  if (state.tokenRequestsHeld) return;
   try {
     if (req.method !== 'POST') throw new OAuthError(405, 'invalid_request', 'AADSTS900561: The endpoint only accepts POST requests.');
     let params: Map<string, string>;

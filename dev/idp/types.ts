@@ -69,6 +69,8 @@ export interface DevIdentityProviderOptions {
   consentRequired?: boolean;
   /** Serve and advertise an RFC 7009 revocation endpoint (default on; Entra has none). */
   revocation?: boolean;
+  /** When on, a refresh token works once: redeeming it again answers `invalid_grant` (rotation, as some providers do). */
+  singleUseRefreshTokens?: boolean;
 }
 
 /** How the next ID token is made wrong, to exercise the app's validation. */
@@ -92,6 +94,8 @@ export interface DevIdpControls {
   revokeRefreshTokens(sub?: string): void;
   /** New tokens are signed with a new key; the previous key stays published unless `dropPrevious`. */
   rotateSigningKey(options?: { dropPrevious?: boolean }): Promise<void>;
+  /** While on, token requests are accepted and never answered (a hung token endpoint). */
+  holdTokenRequests(on: boolean): void;
   /** Replaces the secret(s) the client may authenticate with. */
   clientSecret(clientId: string, newSecret: string | string[]): void;
   /** Signs any claims with the current key (a logout token, well-formed or not); `typ: null` omits the header's typ. */

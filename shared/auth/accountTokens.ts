@@ -5,7 +5,7 @@ import { ProblemError, signInRequired } from '../problems';
 import { AccountCachePlugin } from '../tokenCache/accountCachePlugin';
 import { partitionKeyFor, type CacheRow } from '../tokenCache/tableStore';
 import { authorityFor } from './authority';
-import { createConfidentialClient } from './msalClient';
+import { createConfidentialClient, networkFailure } from './msalClient';
 import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
 import { loginUrlWithClaims, parseClaimsRequest } from './claimsChallenge';
@@ -30,7 +30,7 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
   return withCredentialRetry(runtime, async (credential) => {
     // A plugin per attempt: it reads the row once per client, and a retry (after a credential
     // reload) is a new client that reads again. The first may start from the row the session check read.
-    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), () => new Date(Date.now() + runtime.config.session.idleTimeoutSeconds * 1000), firstRow);
+    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), () => new Date(Date.now() + runtime.config.session.idleTimeoutSeconds * 1000), firstRow, runtime.log);
     firstRow = undefined;
     const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin);
     const account: AccountInfo | null = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
@@ -43,6 +43,8 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
       if (!result.fromCache) logEvent('refresh', { outcome: 'success' });
       return { accessToken: result.accessToken, refreshed: !result.fromCache };
     } catch (error) {
+      const failure = networkFailure(client);
+      if (failure) throw failure;
       if (error instanceof ProblemError) {
         if (error.code === 'session_ended') throw signInRequired(error.code, loginUrl, error.detail);
         throw error;

@@ -1,7 +1,7 @@
 import type { ConfidentialClientApplication } from '@azure/msal-node';
 import type { Runtime } from '../runtime';
 import type { MsalClientCredential } from '../credentials/clientCredential';
-import { createConfidentialClient } from './msalClient';
+import { createConfidentialClient, networkFailure } from './msalClient';
 import { withCredentialRetry } from './credentialRetry';
 import { codeRedemptionProblem } from './msalErrors';
 import { problems } from '../problems';
@@ -27,7 +27,7 @@ export async function acquireAppToken(runtime: Runtime, scopes: readonly string[
       noteTokenOutcome('app_token');
       return result.accessToken;
     } catch (error) {
-      throw codeRedemptionProblem(error);
+      throw networkFailure(entry.client) ?? codeRedemptionProblem(error);
     }
   });
 }

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { AuthorityConfig } from '../config';
 import { problems, type ProblemError } from '../problems';
+import { PROVIDER_TIMEOUT_MS, withTimeout } from '../deadline';
 
 /** The parts of an OpenID Provider's discovery document the app relies on. */
 export interface ProviderMetadata {
@@ -20,7 +21,6 @@ export interface Provider {
 }
 
 const METADATA_TTL_MS = 24 * 60 * 60 * 1000;
-const FETCH_TIMEOUT_MS = 10_000;
 
 export function discoveryUrl(authority: AuthorityConfig, authorityUrl: string): string {
   const base = authorityUrl.replace(/\/+$/, '');
@@ -57,14 +57,17 @@ export class ProviderDirectory {
   }
 
   private async load(authorityUrl: string): Promise<Provider> {
-    let response: Response;
-    try {
-      response = await fetch(discoveryUrl(this.authority, authorityUrl), { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
-    } catch {
-      throw providerUnavailable('The discovery document could not be fetched.');
-    }
-    if (!response.ok) throw providerUnavailable(`The discovery document answered ${response.status}.`);
-    const metadataJson = await response.text();
+    const metadataJson = await withTimeout('provider', PROVIDER_TIMEOUT_MS, async (signal) => {
+      let response: Response;
+      try {
+        response = await fetch(discoveryUrl(this.authority, authorityUrl), { signal, headers: { accept: 'application/json' } });
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw providerUnavailable('The discovery document could not be fetched.');
+      }
+      if (!response.ok) throw providerUnavailable(`The discovery document answered ${response.status}.`);
+      return await response.text();
+    });
     let metadata: unknown;
     try {
       metadata = JSON.parse(metadataJson);
@@ -72,7 +75,7 @@ export class ProviderDirectory {
       throw providerUnavailable('The discovery document is not JSON.');
     }
     if (!isMetadata(metadata)) throw providerUnavailable('The discovery document lacks issuer, endpoints or jwks_uri.');
-    const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: FETCH_TIMEOUT_MS });
+    const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: PROVIDER_TIMEOUT_MS });
     return { metadata, metadataJson, jwks };
   }
 }

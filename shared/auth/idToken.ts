@@ -17,7 +17,7 @@ function invalid(detail: string): ProblemError {
  */
 export function expectedIssuer(metadataIssuer: string, tid: unknown): string | undefined {
   if (!metadataIssuer.includes('{tenantid}')) return metadataIssuer;
-  if (typeof tid !== 'string' || !/^[0-9a-f-]{36}$/i.test(tid)) return undefined;
+  if (typeof tid !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tid)) return undefined;
   return metadataIssuer.replace('{tenantid}', tid);
 }
 
@@ -29,14 +29,16 @@ export async function validateIdToken(idToken: string | undefined, provider: Pro
     ({ payload } = await jwtVerify(idToken, provider.jwks, { audience: clientId, algorithms: ALLOWED_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'] }));
   } catch (error) {
     // A failure that is not a JOSE verdict is the key fetch failing: the provider, not the token.
-    if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
-      throw problems.provider_unavailable('The signing keys could not be fetched.');
-    }
+    if (error instanceof joseErrors.JWKSTimeout) throw problems.provider_timeout('The signing keys could not be fetched in time.');
+    if (!(error instanceof joseErrors.JOSEError)) throw problems.provider_unavailable('The signing keys could not be fetched.');
     throw invalid(describeJoseFailure(error));
   }
   const issuer = expectedIssuer(provider.metadata.issuer, payload.tid);
   if (!issuer || payload.iss !== issuer) throw invalid('The ID token was issued by another issuer.');
   if (payload.nonce !== nonce) throw invalid('The ID token does not carry the nonce of this sign-in.');
+  // OpenID Connect Core 3.1.3.7: with several audiences, azp must be present; when present, it must be us.
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if ((audiences.length > 1 || payload.azp !== undefined) && payload.azp !== clientId) throw invalid('The ID token was issued to another party (azp).');
   return payload;
 }
 

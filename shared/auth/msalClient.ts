@@ -2,13 +2,23 @@ import { ConfidentialClientApplication, LogLevel, ProtocolMode, type Configurati
 import type { AppConfig } from '../config';
 import type { MsalClientCredential } from '../credentials/clientCredential';
 import type { Provider } from './discovery';
+import type { ProblemError } from '../problems';
+import { TimedNetworkClient, type BeforeTokenRequest } from './msalNetwork';
+
+const networkClients = new WeakMap<ConfidentialClientApplication, TimedNetworkClient>();
+
+/** Why the client's last provider call failed (timeout, unreachable), when MSAL only says `network_error`. */
+export function networkFailure(client: ConfidentialClientApplication): ProblemError | undefined {
+  return networkClients.get(client)?.failure;
+}
 
 /**
  * A confidential client for one request (or one account): MSAL keeps tokens in memory, so a
  * shared instance would mix users' caches. It is cheap to build because the provider's
  * metadata is handed over (no discovery) and the credential comes from memory.
  */
-export function createConfidentialClient(config: AppConfig, authorityUrl: string, provider: Provider, credential: MsalClientCredential, cachePlugin?: ICachePlugin): ConfidentialClientApplication {
+export function createConfidentialClient(config: AppConfig, authorityUrl: string, provider: Provider, credential: MsalClientCredential, cachePlugin?: ICachePlugin, beforeTokenRequest?: BeforeTokenRequest): ConfidentialClientApplication {
+  const networkClient = new TimedNetworkClient(beforeTokenRequest);
   const msalConfig: Configuration = {
     auth: {
       clientId: config.clientId,
@@ -22,9 +32,12 @@ export function createConfidentialClient(config: AppConfig, authorityUrl: string
     cache: cachePlugin ? { cachePlugin } : undefined,
     system: {
       // Entra and B2C speak MSAL's AAD dialect; any other OpenID provider plain OIDC.
+      networkClient,
       protocolMode: config.authority.kind === 'oidc' ? ProtocolMode.OIDC : ProtocolMode.AAD,
       loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => {} },
     },
   };
-  return new ConfidentialClientApplication(msalConfig);
+  const client = new ConfidentialClientApplication(msalConfig);
+  networkClients.set(client, networkClient);
+  return client;
 }

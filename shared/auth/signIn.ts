@@ -20,8 +20,9 @@ import {
 } from '../session/session';
 import type { ResponseCookie } from '../session/cookies';
 import { authorityFor } from './authority';
-import { createConfidentialClient } from './msalClient';
+import { createConfidentialClient, networkFailure } from './msalClient';
 import { validateIdToken } from './idToken';
+import type { ProviderMetadata } from './discovery';
 import { codeRedemptionProblem, safeCode } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
 import { parseClaimsRequest } from './claimsChallenge';
@@ -101,7 +102,24 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
       claims,
     }),
   );
-  return { location, cookie: await authRequestCookie(runtime.sealer, request) };
+  try {
+    return { location, cookie: await authRequestCookie(runtime.sealer, request) };
+  } catch (error) {
+    if (error instanceof ProblemError && error.code === 'cookie_too_large') throw cookieTooLargeNaming(request, options);
+    throw error;
+  }
+}
+
+/** 400 naming the inputs that made the auth-request cookie too large, largest first. */
+function cookieTooLargeNaming(request: AuthRequest, options: SignInOptions): ProblemError {
+  const sizes: [string, number][] = [
+    ['returnUrl', request.returnUrl === '/' ? 0 : request.returnUrl.length],
+    ['scopes', (options.scopes ?? '').length],
+    ['loginHint', (options.loginHint ?? '').length],
+    ['domainHint', (options.domainHint ?? '').length],
+  ];
+  const inputs = sizes.filter(([, size]) => size > 0).sort((a, b) => b[1] - a[1]).map(([name]) => name);
+  return problems.cookie_too_large(`Shorten ${inputs.join(' or ') || 'the request'}: the sign-in state must fit in one browser cookie.`, { inputs });
 }
 
 /**
@@ -123,6 +141,27 @@ export interface AuthorizationResponse {
   readonly error?: string | null;
   /** Read only for Azure AD B2C's AADB2C codes; never echoed. */
   readonly errorDescription?: string | null;
+  /** RFC 9207: the issuer that answered, when the provider sends it. */
+  readonly iss?: string | null;
+}
+
+/**
+ * RFC 9207: a provider that advertises `authorization_response_iss_parameter_supported` must
+ * send `iss`, and any `iss` sent must be the provider's issuer (a mix-up attack otherwise).
+ */
+export function checkAuthorizationResponseIssuer(iss: string | null | undefined, metadata: ProviderMetadata): void {
+  const advertised = metadata['authorization_response_iss_parameter_supported'] === true;
+  if ((iss === null || iss === undefined) && !advertised) return;
+  const expected = metadata.issuer.includes('{tenantid}')
+    ? new RegExp(`^${metadata.issuer.split('{tenantid}').map(escapeRegExp).join(GUID_PATTERN)}$`, 'i')
+    : undefined;
+  const matches = typeof iss === 'string' && (expected ? expected.test(iss) : iss === metadata.issuer);
+  if (!matches) throw problems.issuer_mismatch(iss ? 'Its iss parameter is not the provider\'s issuer.' : 'The provider sends an iss parameter and this response has none.');
+}
+
+const GUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** `returnUrl` (a local path) with `signInError=<code>` for the page to read. */
@@ -156,11 +195,13 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
   if (b2cNavigation) return { location: b2cNavigation, cookies: [clear] };
   if (response.error === 'access_denied') return { location: withSignInError(pending.returnUrl, 'access_denied'), cookies: [clear] };
   try {
+    const authority = authorityFor(config, pending.policy);
+    const provider = await runtime.providers.get(authority.url);
+    // Before the error too: an error response from the wrong issuer is no verdict either.
+    checkAuthorizationResponseIssuer(response.iss, provider.metadata);
     if (response.error) throw problems.provider_error(`Provider error: ${safeCode(response.error)}.`, { error: safeCode(response.error) });
     if (!response.code) throw problems.code_missing();
 
-    const authority = authorityFor(config, pending.policy);
-    const provider = await runtime.providers.get(authority.url);
     const { result, cache } = await withCredentialRetry(runtime, async (credential) => {
       const client = createConfidentialClient(config, authority.url, provider, credential);
       try {
@@ -170,7 +211,7 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
         );
         return { result, cache: client.getTokenCache().serialize() };
       } catch (error) {
-        throw codeRedemptionProblem(error);
+        throw networkFailure(client) ?? codeRedemptionProblem(error);
       }
     });
     const claims = await validateIdToken(result.idToken, provider, config.clientId, pending.nonce);

@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { problems, type ProblemCode, type ProblemError } from '../problems';
 import { isLoopbackHost } from '../config';
+import { KEY_VAULT_TIMEOUT_MS, abortProblem, outboundSignal } from '../deadline';
 
 export interface KeyVaultClientOptions {
   /** Retries of one read (network errors, 5xx, 429); defaults suit a read a user may be waiting on. */
@@ -26,7 +27,7 @@ export interface VaultSecret {
 
 // At worst about 17 s before a request gets its 503: three attempts of 5 s, and the pauses between.
 const DEFAULT_RETRY = { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 2000 };
-const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_TIMEOUT_MS = KEY_VAULT_TIMEOUT_MS;
 const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError', 'AuthenticationRequiredError']);
 
 /** `https://vault/secrets/name`: the vault object, as Key Vault itself names it. */
@@ -83,9 +84,14 @@ export class KeyVaultSecrets {
   async read(ref: VaultSecretReference): Promise<VaultSecret> {
     this.reads++;
     let secret: Awaited<ReturnType<SecretClient['getSecret']>>;
+    const timeout = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const retry = { ...DEFAULT_RETRY, ...this.options.retry };
+    // Every attempt and every pause, and never past the request's deadline.
+    const abortSignal = outboundSignal(timeout * (retry.maxRetries + 1) + retry.maxRetryDelayInMs * retry.maxRetries);
     try {
-      secret = await this.client(ref.vaultUrl).getSecret(ref.name, { requestOptions: { timeout: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS } });
+      secret = await this.client(ref.vaultUrl).getSecret(ref.name, { abortSignal, requestOptions: { timeout } });
     } catch (error) {
+      if (abortSignal.aborted) throw abortProblem(abortSignal, 'key_vault');
       throw readFailure(error, ref);
     }
     if (!secret.value) throw keyVaultProblem('key_vault_secret_empty', `${ref.setting}: ${vaultObject(ref)} has no value.`);

@@ -1,6 +1,7 @@
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { describeForLog } from '../errors';
 import { problems, type ProblemError } from '../problems';
+import { MANAGED_IDENTITY_TIMEOUT_MS } from '../deadline';
 import type { AzureCredentialFactory } from './azureIdentity';
 import { sourceSettingPrefix, type CredentialLoader } from './clientCredential';
 
@@ -32,7 +33,8 @@ export function managedIdentityAssertion(credential: TokenCredential, failure: (
     const fetchedAt = Date.now();
     let token: AccessToken | null;
     try {
-      token = await credential.getToken(TOKEN_EXCHANGE_SCOPE);
+      // Its own timeout only: this fetch is shared by every waiting request, whatever their deadlines.
+      token = await credential.getToken(TOKEN_EXCHANGE_SCOPE, { abortSignal: AbortSignal.timeout(MANAGED_IDENTITY_TIMEOUT_MS * 3), requestOptions: { timeout: MANAGED_IDENTITY_TIMEOUT_MS } });
     } catch (error) {
       throw failure(error);
     }
@@ -61,7 +63,9 @@ export function managedIdentityCredentialLoader(credentialFor: AzureCredentialFa
     const setting = `${sourceSettingPrefix(source)}${clientId ? 'ManagedIdentityClientId' : 'SourceType'}`;
     const identity = clientId ? `user-assigned managed identity ${clientId}` : 'system-assigned managed identity';
     const failure = (error: unknown) =>
-      problems.managed_identity_unavailable(`${setting}: the ${identity} gave no token for ${TOKEN_EXCHANGE_SCOPE} (${describeForLog(error)}).`);
+      error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')
+        ? problems.managed_identity_timeout(`${setting}: the ${identity} did not answer within ${MANAGED_IDENTITY_TIMEOUT_MS / 1000} s.`)
+        : problems.managed_identity_unavailable(`${setting}: the ${identity} gave no token for ${TOKEN_EXCHANGE_SCOPE} (${describeForLog(error)}).`);
     const assertion = managedIdentityAssertion(credentialFor(clientId), failure);
     await assertion();
     return { credential: { clientAssertion: assertion }, description: `SignedAssertionFromManagedIdentity, ${identity}` };

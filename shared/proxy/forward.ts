@@ -1,7 +1,6 @@
 import { problems } from '../problems';
+import { abortProblem, outboundSignal } from '../deadline';
 import { METHODS_WITHOUT_BODY, forwardedRequestHeaders, returnedResponseHeaders } from './proxyRules';
-
-const DOWNSTREAM_TIMEOUT_MS = 100_000;
 
 export interface ProxiedAnswer {
   readonly status: number;
@@ -11,10 +10,13 @@ export interface ProxiedAnswer {
 
 /**
  * Sends the call on with the bearer token and hands back the answer as a stream. Redirects are
- * not followed: the token must never travel to a host the API points at.
+ * not followed: the token must never travel to a host the API points at. The body was read
+ * whole beforehand (bounded), so the same call can be sent twice. `timeoutMs` covers the whole
+ * exchange, the streamed answer included.
  */
-export async function forwardToApi(target: URL, method: string, incomingHeaders: Headers, body: ReadableStream<Uint8Array> | null, accessToken: string): Promise<ProxiedAnswer> {
+export async function forwardToApi(target: URL, method: string, incomingHeaders: Headers, body: Uint8Array | null, accessToken: string, timeoutMs: number): Promise<ProxiedAnswer> {
   const withBody = !METHODS_WITHOUT_BODY.has(method) && body !== null;
+  const signal = outboundSignal(timeoutMs);
   let response: Response;
   try {
     response = await fetch(target, {
@@ -22,10 +24,10 @@ export async function forwardToApi(target: URL, method: string, incomingHeaders:
       headers: forwardedRequestHeaders(incomingHeaders, accessToken),
       body: withBody ? body : undefined,
       redirect: 'manual',
-      signal: AbortSignal.timeout(DOWNSTREAM_TIMEOUT_MS),
-      ...(withBody ? { duplex: 'half' } : {}),
-    } as RequestInit);
+      signal,
+    });
   } catch {
+    if (signal.aborted) throw abortProblem(signal, 'api');
     throw problems.api_unavailable();
   }
   return { status: response.status, headers: returnedResponseHeaders(response.headers), body: method === 'HEAD' ? null : response.body };

@@ -9,6 +9,10 @@ function badPath(detail: string): ProblemError {
   return problems.proxy_path_invalid(detail);
 }
 
+function isDotSegment(segment: string): boolean {
+  return segment === '.' || segment === '..';
+}
+
 /**
  * Checks the `{*path}` route value as the host gives it (percent-decoded except `%2F`) and
  * returns it re-encoded segment by segment for the downstream URL.
@@ -20,7 +24,8 @@ export function validateProxyPath(path: string | undefined): string {
   if (/%(2e|2f|5c)/i.test(value)) throw badPath('Encoded dots, slashes and backslashes are not allowed.');
   if (/[\u0000-\u001f\u007f]/.test(value)) throw badPath('Control characters are not allowed.');
   const segments = value.split('/');
-  if (segments.some((s) => s === '.' || s === '..')) throw badPath('Dot segments are not allowed.');
+  // A segment's path parameters (`..;x`, `.;`) are dropped by several Java servers before they resolve dot segments.
+  if (segments.some((s) => isDotSegment(s.split(';')[0]!))) throw badPath('Dot segments are not allowed, with or without path parameters.');
   if (value.startsWith('/') || /^[a-z][a-z0-9+.-]*:/i.test(value)) throw badPath('The path must be relative to the API.');
   return segments.map(encodePathSegment).join('/');
 }

@@ -2,6 +2,10 @@ import type { ICachePlugin, TokenCacheContext } from '@azure/msal-node';
 import { isEmptyCache, mergeSerializedCaches } from './merge';
 import type { CacheRow, TokenCacheTable } from './tableStore';
 import { problems, type ProblemError } from '../problems';
+import { checkCacheShape } from './cacheShape';
+
+/** Logged (with the partition key, a hash, never the content) when a row cannot be used. */
+export const UNREADABLE_ROW_LOG_CODE = 'token_cache_row_unreadable';
 
 const MAX_WRITE_ATTEMPTS = 5;
 
@@ -29,6 +33,7 @@ export class AccountCachePlugin implements ICachePlugin {
     private readonly expiresOn: () => Date,
     /** The row as the caller already read it (the session check), so a call stays at one read. */
     private readonly preloaded?: CacheRow,
+    private readonly log: (line: string) => void = () => {},
   ) {}
 
   async beforeCacheAccess(context: TokenCacheContext): Promise<void> {
@@ -36,10 +41,21 @@ export class AccountCachePlugin implements ICachePlugin {
     const row = this.preloaded ?? (await this.table.read(this.partitionKey));
     this.loaded = true;
     if (!row) return;
+    const shape = checkCacheShape(row.cache);
+    if (!shape.usable) {
+      // Read as no tokens (401 with loginUrl); the next sign-in writes over it.
+      this.log(`${UNREADABLE_ROW_LOG_CODE}: row ${this.partitionKey} is ${shape.reason === 'not_json' ? 'not JSON' : 'not an MSAL cache'}; the account must sign in again`);
+      return;
+    }
+    try {
+      context.tokenCache.deserialize(row.cache);
+    } catch {
+      this.log(`${UNREADABLE_ROW_LOG_CODE}: row ${this.partitionKey} was refused by MSAL; the account must sign in again`);
+      return;
+    }
     this.rowFound = true;
     this.base = row.cache;
     this.etag = row.etag;
-    context.tokenCache.deserialize(row.cache);
   }
 
   async afterCacheAccess(context: TokenCacheContext): Promise<void> {
@@ -62,7 +78,8 @@ export class AccountCachePlugin implements ICachePlugin {
       if (result.kind === 'missing') throw sessionEnded();
       const theirs = await this.table.read(this.partitionKey);
       if (!theirs) throw sessionEnded();
-      ours = mergeSerializedCaches(this.base, ours, theirs.cache);
+      // A row the other writer left unreadable is replaced by ours rather than merged.
+      if (checkCacheShape(theirs.cache).usable) ours = mergeSerializedCaches(this.base, ours, theirs.cache);
       this.base = theirs.cache;
       this.etag = theirs.etag;
     }

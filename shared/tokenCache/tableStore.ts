@@ -3,7 +3,8 @@ import { RestError, TableClient, odata, type TableEntity } from '@azure/data-tab
 import type { TokenCredential } from '@azure/core-auth';
 import type { TableConnection } from '../config';
 import { parseSessions, serializeSessions, type SessionMap } from '../session/lifetimes';
-import { problems, type ProblemError } from '../problems';
+import { ProblemError, problems } from '../problems';
+import { TABLE_TIMEOUT_MS, deadlineProblem, outboundSignal } from '../deadline';
 import { ROW_FORMAT, type RowCipher } from './rowCipher';
 
 /**
@@ -59,6 +60,20 @@ export function linkPartitionKey(kind: LinkKind, value: string, issuer: string):
 
 export function storageUnavailable(): ProblemError {
   return problems.token_cache_unavailable();
+}
+
+/** One retry, soon: a caller is waiting, and the whole call stays within a few seconds. */
+const TABLE_RETRY = { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1000 };
+/** Both attempts and the pause between them. */
+const TABLE_CALL_MS = TABLE_TIMEOUT_MS * (TABLE_RETRY.maxRetries + 1) + TABLE_RETRY.maxRetryDelayInMs;
+
+/** A Table failure as the caller sees it: the request's deadline (503), a timeout (504), or the service unavailable (503). */
+function tableFailure(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  const deadline = deadlineProblem();
+  if (deadline) return deadline;
+  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) return problems.token_cache_timeout();
+  return storageUnavailable();
 }
 
 function isStatus(error: unknown, status: number): boolean {
@@ -129,7 +144,24 @@ export function createTableClient(connection: TableConnection, tableName: string
       return next(request as never);
     },
   };
-  const options = { additionalPolicies: [{ policy: countingPolicy as never, position: 'perCall' as const }] };
+  // Each attempt has a timeout, and the whole call (retry included) ends by the request's deadline:
+  // a Table endpoint that accepts and never answers cannot hold a request.
+  const timeoutPolicy = {
+    name: 'tableTimeouts',
+    sendRequest: (request: { timeout: number; abortSignal?: AbortSignal }, next: (r: never) => Promise<unknown>) => {
+      if (!request.timeout) request.timeout = TABLE_TIMEOUT_MS;
+      const call = outboundSignal(TABLE_CALL_MS);
+      request.abortSignal = request.abortSignal ? AbortSignal.any([request.abortSignal, call]) : call;
+      return next(request as never);
+    },
+  };
+  const options = {
+    retryOptions: TABLE_RETRY,
+    additionalPolicies: [
+      { policy: countingPolicy as never, position: 'perCall' as const },
+      { policy: timeoutPolicy as never, position: 'perCall' as const },
+    ],
+  };
   if (connection.kind === 'connectionString') {
     const insecure = /DefaultEndpointsProtocol=http;|TableEndpoint=http:\/\/|UseDevelopmentStorage=true/i.test(connection.connectionString);
     return TableClient.fromConnectionString(connection.connectionString, tableName, { ...options, allowInsecureConnection: insecure });
@@ -157,7 +189,7 @@ export class TokenCacheTable {
       return { cache, etag: entity.etag, sessions: parseSessions(entity['Sessions']), ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
-      throw storageUnavailable();
+      throw tableFailure(error);
     }
   }
 
@@ -195,7 +227,7 @@ export class TokenCacheTable {
       return typeof account === 'string' && typeof linkIssuer === 'string' ? { account, issuer: linkIssuer } : undefined;
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
-      throw storageUnavailable();
+      throw tableFailure(error);
     }
   }
 
@@ -233,7 +265,7 @@ export class TokenCacheTable {
     } catch (error) {
       if (isStatus(error, 412) || isStatus(error, 409)) return { kind: 'conflict' };
       if (isStatus(error, 404)) return { kind: 'missing' };
-      throw storageUnavailable();
+      throw tableFailure(error);
     }
   }
 
@@ -244,7 +276,7 @@ export class TokenCacheTable {
       return true;
     } catch (error) {
       if (isStatus(error, 404) || isStatus(error, 412)) return false;
-      throw storageUnavailable();
+      throw tableFailure(error);
     }
   }
 
@@ -267,5 +299,5 @@ export class TokenCacheTable {
 
 /** A 409/412 is the caller's to judge (a conflict); any other failure is the service being unavailable. */
 function keepConditionalFailure(error: unknown): unknown {
-  return isStatus(error, 409) || isStatus(error, 412) ? error : storageUnavailable();
+  return isStatus(error, 409) || isStatus(error, 412) ? error : tableFailure(error);
 }

@@ -1,7 +1,7 @@
 import { downstreamUrl, findApi, forwardedRequestHeaders, returnedResponseHeaders, validateProxyPath } from '../../shared/proxy/proxyRules';
 import { ProblemError } from '../../shared/problems';
 
-const api = { name: 'demo', baseUrl: 'https://api.example/v1/', scopes: ['api://demo/Data.Read'], requestAppToken: false };
+const api = { name: 'demo', baseUrl: 'https://api.example/v1/', scopes: ['api://demo/Data.Read'], requestAppToken: false, timeoutMs: 30_000 };
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -15,6 +15,15 @@ function code(fn: () => unknown): string | undefined {
 describe('validateProxyPath', () => {
   test.each(['..', 'a/../b', '../secret', './a', 'a/%2e%2e/b', 'a%2Fb', 'a%5Cb', 'a\\b', '%2E', '/abs', 'https://evil.example/x', 'a/\u0000b'])('refuses %p', (path) => {
     expect(code(() => validateProxyPath(path))).toBe('400 proxy_path_invalid');
+  });
+
+  test.each(['..;', '..;/secret', 'a/..;x=1/b', '.;', 'a/.;jsessionid=1/b', 'a/..;;/b'])('refuses a dot segment with path parameters %p', (path) => {
+    expect(code(() => validateProxyPath(path))).toBe('400 proxy_path_invalid');
+  });
+
+  test('keeps segments that only look alike', () => {
+    expect(validateProxyPath('a/...;x/b')).toBe('a/...;x/b');
+    expect(validateProxyPath('a;b/c')).toBe('a;b/c');
   });
 
   test('re-encodes segments and keeps legal characters', () => {
