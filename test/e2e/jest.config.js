@@ -12,5 +12,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/e2e/support/globalSetup.ts',
   // Each file drives its own `npm start` stack and Chromium: a browser step can take seconds.
   testTimeout: 120000,
-  maxWorkers: 3,
+  // One file at a time: each runs a whole stack and Chromium, too much at once on a shared 2-core machine.
+  maxWorkers: 1,
 };

@@ -136,9 +136,10 @@ describe('the sign-in callback', () => {
 describe('a cache row that does not decode', () => {
   const user = 'grace@contoso.dev';
 
+  /** Replaces the cache properties only (a merge): the row's session records stay, so the session is live. */
   async function corruptRow(cache: string): Promise<void> {
     const entity = toEntity(partitionKeyFor(homeAccountIdOf(user)), cache, new Date(Date.now() + 3600_000));
-    await cacheTable(stack).upsertEntity(entity, 'Replace');
+    await cacheTable(stack).updateEntity(entity, 'Merge');
   }
 
   test.each([
@@ -167,7 +168,7 @@ describe('a cache row that does not decode', () => {
   test('a row with an unknown entity layout also reads as no tokens', async () => {
     const jar = new CookieJar();
     await signIn(stack.appUrl, jar, { username: user });
-    await cacheTable(stack).upsertEntity({ partitionKey: partitionKeyFor(homeAccountIdOf(user)), rowKey: ROW_KEY, Chunks: 'two' }, 'Replace');
+    await cacheTable(stack).updateEntity({ partitionKey: partitionKeyFor(homeAccountIdOf(user)), rowKey: ROW_KEY, Chunks: 'two' }, 'Merge');
     await expectProblem(await proxyCall(stack.appUrl, jar, 'demo/profile'), 401, 'session_ended');
   });
 });
