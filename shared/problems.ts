@@ -60,7 +60,7 @@ export const PROBLEM_CATALOGUE = {
 
   // The app's client credential.
   client_credential_rejected: { status: 502, title: 'The identity provider refused the app\'s credential' },
-  client_credential_unavailable: { status: 503, title: 'The app could not load its client credential' },
+  client_credential_unavailable: { status: 503, title: 'The app could not load its client credential', retryAfterSeconds: RETRY_AFTER_SECONDS },
   credential_source_unsupported: { status: 503, title: 'Unsupported credential source' },
   client_certificate_invalid: { status: 503, title: 'The app\'s client certificate cannot be used' },
   client_certificate_not_yet_valid: { status: 503, title: 'The app\'s client certificate is outside its validity period' },

@@ -8,6 +8,8 @@ import { createCookieSealer } from '../../shared/session/sealing';
 import { handleErrors } from '../../functions/http/handleErrors';
 
 const codes = Object.keys(PROBLEM_CATALOGUE) as ProblemCode[];
+/** Status and title: what the page and the body show (Retry-After is a header). */
+const shown = (code: ProblemCode) => ({ status: PROBLEM_CATALOGUE[code].status, title: PROBLEM_CATALOGUE[code].title });
 
 /** The rows of the table in docs/problems.md: code, status, title. */
 function documentedProblems(): Map<string, { status: number; title: string }> {
@@ -23,7 +25,7 @@ function documentedProblems(): Map<string, { status: number; title: string }> {
 test('docs/problems.md lists every code of the catalogue, with its status and title, and no other', () => {
   const documented = documentedProblems();
   expect([...documented.keys()].sort()).toEqual([...codes].sort());
-  for (const code of codes) expect({ code, ...documented.get(code) }).toEqual({ code, ...PROBLEM_CATALOGUE[code] });
+  for (const code of codes) expect({ code, ...documented.get(code) }).toEqual({ code, ...shown(code) });
 });
 
 test('the README points to the list', () => {
@@ -35,10 +37,19 @@ test('each code has one factory that gives it its status and title', () => {
     const error = problems[code]('what to do', { extra: 1 });
     expect(error).toBeInstanceOf(ProblemError);
     expect(error).toMatchObject({ code, ...PROBLEM_CATALOGUE[code], detail: 'what to do' });
-    expect(problemBody(error)).toEqual({ type: `urn:token-handler:problem:${code}`, code, ...PROBLEM_CATALOGUE[code], detail: 'what to do', extra: 1 });
+    expect(problemBody(error)).toEqual({ type: `urn:token-handler:problem:${code}`, code, ...shown(code), detail: 'what to do', extra: 1 });
   }
   // Extensions never overwrite the fields the contract fixes.
   expect(problemBody(problems.not_found(undefined, { code: 'x', status: 200 }))).toMatchObject({ code: 'not_found', status: 404 });
+});
+
+test('every timeout and unavailable dependency tells the caller when to retry; no 4xx does', () => {
+  for (const code of codes) {
+    const { status } = PROBLEM_CATALOGUE[code];
+    const retryAfter = problems[code]().retryAfterSeconds;
+    if (code.endsWith('_timeout') || code.endsWith('_unavailable') || code === 'request_deadline_exceeded') expect({ code, retryAfter }).toEqual({ code, retryAfter: expect.any(Number) });
+    if (status < 500) expect({ code, retryAfter }).toEqual({ code, retryAfter: undefined });
+  }
 });
 
 describe('MSAL failures', () => {
