@@ -61,6 +61,8 @@ export interface LocalStack {
    */
   restartRuntime(settings?: Settings): void;
   readonly timers: LocalTimers;
+  /** Another app instance on the same settings, Table and provider, with its own runtime (as a second Functions instance); closed with the stack. */
+  startInstance(): Promise<LocalFunctionsHost>;
   readonly idp?: DevIdentityProvider;
   readonly demoApi?: DemoApi;
   readonly graph?: GraphStandIn;
@@ -200,10 +202,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Streamed or buffered as the app's own app.setup says, so the local run tells the truth about the deployed one.
     const host = await startLocalFunctionsHost({ functions: createHttpFunctions(runtime), enableHttpStream: APP_SETUP.enableHttpStream, port, hostname: '127.0.0.1', log, rootRedirect: '/api/', publicUrl: appUrl });
     closers.push(() => host.close());
+    const startInstance = async (): Promise<LocalFunctionsHost> => {
+      const own = runtimeSource(settings, runtimeOptions);
+      await own.get();
+      const instance = await startLocalFunctionsHost({ functions: createHttpFunctions(own), port: 0, hostname: '127.0.0.1', log });
+      closers.push(() => instance.close());
+      return instance;
+    };
     // Timer functions run on their schedules, as under the Functions host (the purge timer).
     const timers = startTimers(createTimerFunctions(runtime), log);
     closers.push(() => timers.close());
-    return { appUrl, settings, embedded, host, runtime, restartRuntime, timers, idp, demoApi, graph, azurite, devClient, close };
+    return { appUrl, settings, embedded, host, runtime, restartRuntime, startInstance, timers, idp, demoApi, graph, azurite, devClient, close };
   } catch (error) {
     await close();
     throw error;

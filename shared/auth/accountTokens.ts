@@ -8,8 +8,8 @@ import { authorityFor } from './authority';
 import { createConfidentialClient, networkFailure } from './msalClient';
 import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
-import { loginUrlWithClaims, parseClaimsRequest } from './claimsChallenge';
 import { logEvent, noteTokenOutcome } from '../log';
+import { refreshLeaseHook, type LeaseState } from './refreshLease';
 
 export interface AccessTokenOutcome {
   readonly accessToken: string;
@@ -22,17 +22,60 @@ export interface AccessTokenOutcome {
  * memory; when the token has expired MSAL redeems the refresh token and the plugin writes the
  * row back (If-Match). No provider call and no Key Vault call while the token is valid.
  */
-export async function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded?: CacheRow, claims?: string): Promise<AccessTokenOutcome> {
+export function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded?: CacheRow, claims?: string): Promise<AccessTokenOutcome> {
+  // One acquisition per account and resource at a time in this process: concurrent callers share
+  // it (and its refresh). Sharing is safe: the row is the account's, whichever session asks.
+  const key = `${partitionKeyFor(session.homeAccountId)}\n${[...scopes].sort().join(' ')}\n${claims ?? ''}`;
+  let inFlight = acquisitions.get(runtime);
+  if (!inFlight) acquisitions.set(runtime, (inFlight = new Map()));
+  let shared = inFlight.get(key);
+  if (!shared) {
+    const started = acquireWithLease(runtime, session, scopes, loginUrl, preloaded, claims);
+    shared = started;
+    inFlight.set(key, started);
+    const forget = () => {
+      if (inFlight!.get(key) === started) inFlight!.delete(key);
+    };
+    started.then(forget, forget);
+  }
+  // A shared failure that sends the browser to sign in points at this caller's own page.
+  return shared.catch((error: unknown) => {
+    throw error instanceof ProblemError && typeof error.extensions['loginUrl'] === 'string' ? new ProblemError(error.code, error.detail, { ...error.extensions, loginUrl }) : error;
+  });
+}
+
+const acquisitions = new WeakMap<Runtime, Map<string, Promise<AccessTokenOutcome>>>();
+/** Rounds of "another instance refreshed: read its row": bounded, each waits at most one lease. */
+const MAX_LEASE_ROUNDS = 3;
+
+async function acquireWithLease(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded: CacheRow | undefined, claims: string | undefined): Promise<AccessTokenOutcome> {
+  const partitionKey = partitionKeyFor(session.homeAccountId);
+  let row = preloaded;
+  for (let round = 1; ; round++) {
+    const state: LeaseState = {};
+    try {
+      return await acquireOnce(runtime, session, scopes, loginUrl, row, state, claims);
+    } catch (error) {
+      if (!state.refreshedElsewhere || round >= MAX_LEASE_ROUNDS) throw error;
+      row = undefined; // read the row the winner wrote
+    } finally {
+      if (state.lease) await runtime.tokenCache.releaseRefreshLease(partitionKey, state.lease).catch(() => undefined);
+    }
+  }
+}
+
+async function acquireOnce(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded: CacheRow | undefined, state: LeaseState, claims: string | undefined): Promise<AccessTokenOutcome> {
   const authority = authorityFor(runtime.config, session.policy);
   const provider = await runtime.providers.get(authority.url);
+  const partitionKey = partitionKeyFor(session.homeAccountId);
   let firstRow = preloaded;
 
   return withCredentialRetry(runtime, async (credential) => {
     // A plugin per attempt: it reads the row once per client, and a retry (after a credential
     // reload) is a new client that reads again. The first may start from the row the session check read.
-    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKeyFor(session.homeAccountId), () => new Date(Date.now() + runtime.config.session.idleTimeoutSeconds * 1000), firstRow, runtime.log);
+    const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKey, () => new Date(Date.now() + runtime.config.session.idleTimeoutSeconds * 1000), firstRow, runtime.log);
     firstRow = undefined;
-    const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin);
+    const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin, refreshLeaseHook(runtime.tokenCache, partitionKey, state));
     const account: AccountInfo | null = await client.getTokenCache().getAccountByHomeId(session.homeAccountId);
     if (!account) throw signInRequired('session_ended', loginUrl, 'The account\'s tokens are gone (signed out or expired).');
     try {
@@ -43,6 +86,7 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
       if (!result.fromCache) logEvent('refresh', { outcome: 'success' });
       return { accessToken: result.accessToken, refreshed: !result.fromCache };
     } catch (error) {
+      if (state.refreshedElsewhere) throw error;
       const failure = networkFailure(client);
       if (failure) throw failure;
       if (error instanceof ProblemError) {
@@ -52,8 +96,7 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
       if (isInteractionRequired(error)) {
         noteTokenOutcome('interaction_required');
         logEvent('consent_required', { code: msalErrorCode(error) });
-        // The token endpoint's own claims challenge wins over the one being answered.
-        throw signInRequired('interaction_required', loginUrlWithClaims(loginUrl, claimsOfError(error) ?? claims));
+        throw signInRequired('interaction_required', loginUrl);
       }
       const mapped = codeRedemptionProblem(error);
       if (mapped.code === 'code_rejected') {
@@ -65,17 +108,6 @@ export async function acquireAccessTokenForSession(runtime: Runtime, session: Se
       throw mapped;
     }
   });
-}
-
-/** A claims challenge the token endpoint sent with its refusal (MSAL keeps it on the error). */
-function claimsOfError(error: unknown): string | undefined {
-  const claims = (error as { claims?: unknown } | null)?.claims;
-  if (typeof claims !== 'string' || claims === '') return undefined;
-  try {
-    return parseClaimsRequest(claims);
-  } catch {
-    return undefined;
-  }
 }
 
 /** MSAL's error code (`invalid_grant`, `consent_required`): an identifier, never its message. */

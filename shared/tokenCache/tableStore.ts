@@ -29,6 +29,13 @@ export interface CacheRow {
 /** Rows that find an account from a provider's `sid` or `sub` (front- and back-channel logout). */
 export type LinkKind = 'sid' | 'sub';
 export const LINK_ROW_KEY = 'link';
+/** Beside the account's row: which instance is refreshing its tokens now (a short lease). */
+export const REFRESH_LEASE_ROW_KEY = 'refresh-lease';
+
+/** A refresh lease as taken: its ETag releases it (only if still ours). */
+export interface RefreshLease {
+  readonly etag: string;
+}
 /** Rows that remember a logout token's `jti` until it expires. */
 export const ONCE_ROW_KEY = 'once';
 
@@ -256,6 +263,38 @@ export class TokenCacheTable {
   async recordOnce(partitionKey: string, expiresOn: Date): Promise<boolean> {
     const result = await this.conditional(() => this.withTable(() => this.client.createEntity({ partitionKey, rowKey: ONCE_ROW_KEY, ExpiresOn: expiresOn })));
     return result.kind === 'written';
+  }
+
+  /**
+   * Takes the account's refresh lease for `ms` with a conditional write: a new lease row, or over
+   * an expired one with its ETag. Undefined when another instance holds a live lease.
+   */
+  async tryTakeRefreshLease(partitionKey: string, ms: number): Promise<RefreshLease | undefined> {
+    const entity = { partitionKey, rowKey: REFRESH_LEASE_ROW_KEY, ExpiresOn: new Date(Date.now() + ms) };
+    const created = await this.conditional(() => this.withTable(() => this.client.createEntity(entity)));
+    if (created.kind === 'written') return { etag: created.etag };
+    const current = await this.readRefreshLease(partitionKey);
+    if (!current) return undefined; // released meanwhile: the caller re-reads the row
+    if (current.expiresAt > Date.now()) return undefined;
+    const taken = await this.conditional(() => this.client.updateEntity(entity, 'Replace', { etag: current.etag }));
+    return taken.kind === 'written' ? { etag: taken.etag } : undefined;
+  }
+
+  /** The lease another instance holds, if any. */
+  async readRefreshLease(partitionKey: string): Promise<{ etag: string; expiresAt: number } | undefined> {
+    try {
+      const entity = await this.client.getEntity<Record<string, unknown>>(partitionKey, REFRESH_LEASE_ROW_KEY);
+      const expires = entity['ExpiresOn'];
+      const expiresAt = expires instanceof Date ? expires.getTime() : typeof expires === 'string' ? Date.parse(expires) : 0;
+      return { etag: entity.etag, expiresAt };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw tableFailure(error);
+    }
+  }
+
+  async releaseRefreshLease(partitionKey: string, lease: RefreshLease): Promise<void> {
+    await this.delete(partitionKey, lease.etag, REFRESH_LEASE_ROW_KEY);
   }
 
   private async conditional(write: () => Promise<{ etag?: string }>): Promise<WriteResult> {
