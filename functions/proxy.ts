@@ -35,8 +35,7 @@ export async function proxy(request: HttpRequest, source: RuntimeSource): Promis
   let answer = await forwardToApi(target, request.method, headers, body, accessToken, api.timeoutMs);
   if (!api.requestAppToken) {
     answer = await answerClaimsChallenge(answer, {
-      // The body was read whole (bounded): any call can be replayed.
-      replayable: true,
+      replayable: METHODS_WITHOUT_BODY.has(request.method) || body === null,
       loginUrl,
       acquireWithClaims: async (claims) => (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl, undefined, claims)).accessToken,
       forward: (token) => forwardToApi(target, request.method, headers, body, token, api.timeoutMs),

@@ -8,6 +8,7 @@ import { authorityFor } from './authority';
 import { createConfidentialClient, networkFailure } from './msalClient';
 import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
+import { loginUrlWithClaims, parseClaimsRequest } from './claimsChallenge';
 import { logEvent, noteTokenOutcome } from '../log';
 import { refreshLeaseHook, type LeaseState } from './refreshLease';
 
@@ -38,10 +39,8 @@ export function acquireAccessTokenForSession(runtime: Runtime, session: Session,
     };
     started.then(forget, forget);
   }
-  // A shared failure that sends the browser to sign in points at this caller's own page.
-  return shared.catch((error: unknown) => {
-    throw error instanceof ProblemError && typeof error.extensions['loginUrl'] === 'string' ? new ProblemError(error.code, error.detail, { ...error.extensions, loginUrl }) : error;
-  });
+  // A shared failure keeps the loginUrl it was raised with (it may carry a claims challenge).
+  return shared;
 }
 
 const acquisitions = new WeakMap<Runtime, Map<string, Promise<AccessTokenOutcome>>>();
@@ -96,7 +95,8 @@ async function acquireOnce(runtime: Runtime, session: Session, scopes: readonly 
       if (isInteractionRequired(error)) {
         noteTokenOutcome('interaction_required');
         logEvent('consent_required', { code: msalErrorCode(error) });
-        throw signInRequired('interaction_required', loginUrl);
+        // The token endpoint's own claims challenge wins over the one being answered.
+        throw signInRequired('interaction_required', loginUrlWithClaims(loginUrl, claimsOfError(error) ?? claims));
       }
       const mapped = codeRedemptionProblem(error);
       if (mapped.code === 'code_rejected') {
@@ -114,4 +114,15 @@ async function acquireOnce(runtime: Runtime, session: Session, scopes: readonly 
 function msalErrorCode(error: unknown): string | undefined {
   const code = (error as { errorCode?: unknown } | null)?.errorCode;
   return typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
+}
+
+/** A claims challenge the token endpoint sent with its refusal (MSAL keeps it on the error). */
+function claimsOfError(error: unknown): string | undefined {
+  const claims = (error as { claims?: unknown } | null)?.claims;
+  if (typeof claims !== 'string' || claims === '') return undefined;
+  try {
+    return parseClaimsRequest(claims);
+  } catch {
+    return undefined;
+  }
 }
