@@ -1,5 +1,5 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { APP_SETUP, createHttpFunctions } from '../../functions/app';
+import { APP_SETUP, createHttpFunctions, createTimerFunctions } from '../../functions/app';
 import { CookieJar, proxyCall, signIn } from '../support/browserless';
 
 /**
@@ -36,12 +36,15 @@ test('a proxied answer streams: its first chunk arrives before the API finishes'
 test('functions/index.ts gives the Functions host the same setup and the same functions', () => {
   const setup = jest.fn();
   const http = jest.fn();
+  const timer = jest.fn();
   jest.isolateModules(() => {
-    jest.doMock('@azure/functions', () => ({ ...jest.requireActual('@azure/functions'), app: { setup, http } }));
+    jest.doMock('@azure/functions', () => ({ ...jest.requireActual('@azure/functions'), app: { setup, http, timer } }));
     require('../../functions/index');
   });
   jest.dontMock('@azure/functions');
   expect(setup).toHaveBeenCalledWith(APP_SETUP);
   const expected = createHttpFunctions({ get: () => Promise.reject(new Error('unused')) });
   expect(http.mock.calls.map(([name, options]) => [name, options.route, options.methods])).toEqual(expected.map((fn) => [fn.name, fn.options.route, fn.options.methods]));
+  const timers = createTimerFunctions({ get: () => Promise.reject(new Error('unused')) });
+  expect(timer.mock.calls.map(([name, options]) => [name, options.schedule])).toEqual(timers.map((t) => [t.name, t.schedule]));
 });
