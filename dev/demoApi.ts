@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './listen';
 import { createClaimsChallenges, type ClaimsChallengeControls } from './claimsChallenges';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
@@ -232,13 +232,7 @@ export async function startDemoApi(options: DemoApiOptions): Promise<DemoApi> {
       else res.destroy();
     });
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
+  const port = await listenOnLoopback(server, options.port);
 
   return {
     url: `https://127.0.0.1:${port}`,

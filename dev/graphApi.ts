@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './listen';
 import { crc32, deflateSync } from 'node:zlib';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 
@@ -111,13 +111,7 @@ export async function startGraphStandIn(options: GraphStandInOptions): Promise<G
       else res.destroy();
     });
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
+  const port = await listenOnLoopback(server, options.port);
   return {
     baseUrl: `https://127.0.0.1:${port}/v1.0`,
     stats,

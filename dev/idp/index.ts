@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Server as NetServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../listen';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { handleAuthorize, handleConsent, handleLogin } from './authorize';
 import { dialectOf, parseDialect, setDialect, type Dialect } from './dialect';
@@ -107,16 +107,6 @@ async function route(state: ProviderState, req: IncomingMessage, res: ServerResp
   await entry.handler(state, req, res, url);
 }
 
-function listen(server: NetServer, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
 /**
  * Starts a dev OpenID Connect provider on loopback. Its issuer, token endpoint and keys are
  * `https://127.0.0.1:PORT` (MSAL requires an https authority); the pages a browser sees
@@ -140,8 +130,8 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
   };
   const server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem }, handler('https'));
   const browserServer = createHttpServer(handler('browser'));
-  const port = await listen(server, options.port ?? 0);
-  const browserPort = await listen(browserServer, 0).catch(async (error: unknown) => {
+  const port = await listenOnLoopback(server, options.port);
+  const browserPort = await listenOnLoopback(browserServer).catch(async (error: unknown) => {
     server.close();
     throw error;
   });
