@@ -1,8 +1,8 @@
-import { startLocalStack, type LocalStack } from '../../dev/stack';
+import type { LocalStack } from '../../dev/stack';
 import { CookieJar, proxyCall, send, signIn } from '../support/browserless';
-import { cacheTable, readCacheRow } from '../support/cacheRows';
+import { readCacheRow } from '../support/cacheRows';
 import { readSessionRecords } from '../support/sessionRows';
-import { startSecondInstance, type SecondInstance } from '../support/secondInstance';
+import { startTwoInstances, type SecondInstance } from '../support/secondInstance';
 
 /**
  * Front- and back-channel logout across two app instances (two runtimes and hosts over one
@@ -11,16 +11,12 @@ import { startSecondInstance, type SecondInstance } from '../support/secondInsta
  */
 let a: LocalStack;
 let b: SecondInstance;
+let closeBoth: () => Promise<void>;
 
 beforeAll(async () => {
-  a = await startLocalStack({ settings: {}, port: 0, log: () => {} });
-  await cacheTable(a).createTable();
-  b = await startSecondInstance(a);
+  ({ first: a, second: b, close: closeBoth } = await startTwoInstances());
 });
-afterAll(async () => {
-  await b?.close();
-  await a?.close();
-});
+afterAll(() => closeBoth?.());
 
 /** Signs in at instance A in a fresh browser (a new provider session); returns the jar and that session's provider sid. */
 async function browserSignedIn(username = 'ada@contoso.dev'): Promise<{ jar: CookieJar; providerSid: string }> {

@@ -1,25 +1,21 @@
 import { InvocationContext, type Timer } from '@azure/functions';
-import { startLocalStack, type LocalStack } from '../../dev/stack';
+import type { LocalStack } from '../../dev/stack';
 import { purgeTimer } from '../../functions/purge';
 import { purgeExpired } from '../../shared/tokenCache/purge';
 import { partitionKeyFor, ROW_KEY } from '../../shared/tokenCache/tableStore';
 import { CookieJar, send, signIn } from '../support/browserless';
 import { cacheTable, homeAccountIdOf } from '../support/cacheRows';
-import { startSecondInstance, type SecondInstance } from '../support/secondInstance';
+import { startTwoInstances, type SecondInstance } from '../support/secondInstance';
 
 /** The purge timer against real Azurite: expired rows go in bounded batches, live ones stay, two instances at once are safe. */
 let stack: LocalStack;
 let second: SecondInstance;
+let closeBoth: () => Promise<void>;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ settings: {}, port: 0, log: () => {} });
-  await cacheTable(stack).createTable();
-  second = await startSecondInstance(stack);
+  ({ first: stack, second, close: closeBoth } = await startTwoInstances());
 });
-afterAll(async () => {
-  await second?.close();
-  await stack?.close();
-});
+afterAll(() => closeBoth?.());
 
 const past = () => new Date(Date.now() - 60_000);
 

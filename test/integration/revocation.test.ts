@@ -1,7 +1,7 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
 import { CookieJar, proxyCall, send, signIn } from '../support/browserless';
 import { cacheTable, readCacheRow } from '../support/cacheRows';
-import { startSecondInstance, type SecondInstance } from '../support/secondInstance';
+import { startTwoInstances, type SecondInstance } from '../support/secondInstance';
 
 /**
  * RFC 7009 at sign-out, across two app instances: the refresh token is revoked at the provider
@@ -21,15 +21,11 @@ async function refreshWith(stack: LocalStack, refreshToken: string): Promise<{ s
 describe('a provider with a revocation endpoint', () => {
   let a: LocalStack;
   let b: SecondInstance;
+  let closeBoth: () => Promise<void>;
   beforeAll(async () => {
-    a = await startLocalStack({ settings: {}, port: 0, log: () => {} });
-    await cacheTable(a).createTable();
-    b = await startSecondInstance(a);
+    ({ first: a, second: b, close: closeBoth } = await startTwoInstances());
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  afterAll(() => closeBoth?.());
 
   test('sign-out on one instance revokes the refresh token at the provider; the other instance refuses the old cookie', async () => {
     const jar = new CookieJar();

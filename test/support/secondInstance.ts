@@ -1,5 +1,6 @@
-import type { LocalStack } from '../../dev/stack';
+import { startLocalStack, type LocalStack } from '../../dev/stack';
 import type { Runtime } from '../../shared/runtime';
+import { cacheTable } from './cacheRows';
 
 /**
  * A second app instance over the same Azurite, provider and keys: its own module registry, so
@@ -23,4 +24,17 @@ export async function startSecondInstance(first: LocalStack): Promise<SecondInst
     throw new Error(`the second instance started its own ${second.embedded.join(', ')}: it must share the first one's`);
   }
   return { appUrl: second.appUrl, getRuntime: () => second.runtime.get(), close: second.close };
+}
+
+/** A local stack with its table created, and a second instance over it; close() stops both. */
+export async function startTwoInstances(): Promise<{ first: LocalStack; second: SecondInstance; close(): Promise<void> }> {
+  const first = await startLocalStack({ settings: {}, port: 0, log: () => {} });
+  try {
+    await cacheTable(first).createTable();
+    const second = await startSecondInstance(first);
+    return { first, second, close: async () => { await second.close(); await first.close(); } };
+  } catch (error) {
+    await first.close();
+    throw error;
+  }
 }
