@@ -137,6 +137,25 @@ export function signedOutPage(nonce: string): string {
   return layout('Signed out', '<h1>You have signed out</h1><p class="sub">You can close this window.</p>', nonce);
 }
 
+/**
+ * OpenID Connect Front-Channel Logout: one hidden iframe per app that registered a front-channel
+ * URI, then on to `next` once they have all loaded (or after a few seconds, as Entra does).
+ */
+export function frontChannelLogoutPage(frames: string[], next: string | undefined, nonce: string): string {
+  const iframes = frames.map((src) => `<iframe src="${e(src)}" title="Signing out of an app" width="0" height="0" hidden></iframe>`).join('\n');
+  const body = `<h1>Signing out…</h1><p class="sub" id="status">Telling ${frames.length} app(s).</p>\n${iframes}`;
+  const script = `(function () {
+  var frames = document.querySelectorAll('iframe'), left = frames.length, done = false, next = ${JSON.stringify(next ?? null).replace(/</g, '\\u003c')};
+  function finish() {
+    if (done) return; done = true;
+    if (next) location.replace(next); else document.getElementById('status').textContent = 'You have signed out. You can close this window.';
+  }
+  frames.forEach(function (f) { f.addEventListener('load', function () { if (--left === 0) finish(); }); });
+  setTimeout(finish, 5000);
+})();`;
+  return layout('Signing out', body, nonce, script);
+}
+
 /** The response_mode=form_post answer: the browser POSTs the fields to the app. */
 export function formPostPage(action: string, fields: Record<string, string | undefined>, nonce: string): string {
   const inputs = Object.entries(fields)

@@ -40,9 +40,17 @@ function isProviderIssuer(metadataIssuer: string, iss: string): boolean {
   return tid !== undefined && expectedIssuer(metadataIssuer, tid) === iss;
 }
 
-/** The origin allowed to frame the front-channel logout page: the provider's. */
-export function providerOrigin(runtime: Runtime): string {
-  return new URL(authorityFor(runtime.config).url).origin;
+/**
+ * The origins allowed to frame the front-channel logout page: the authority's and that of the
+ * provider's end-session page, which is what loads the iframe (Entra serves both from one
+ * origin; a provider may serve its browser pages from another).
+ */
+export async function logoutFrameAncestors(runtime: Runtime): Promise<string[]> {
+  const origins = new Set([new URL(authorityFor(runtime.config).url).origin]);
+  const provider = await runtime.providers.get(authorityFor(runtime.config).url).catch(() => undefined);
+  const endSession = provider?.metadata.end_session_endpoint;
+  if (endSession && URL.canParse(endSession)) origins.add(new URL(endSession).origin);
+  return [...origins];
 }
 
 /** Ends the sessions of one provider session, found through its sid link; the link's issuer must match a given `iss`. */

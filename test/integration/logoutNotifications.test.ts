@@ -74,7 +74,8 @@ test('front-channel logout: sid without iss (as Entra sends it) ends the session
   expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
   expect(answer.headers.get('cache-control')).toBe('no-store');
   expect(answer.headers.get('x-frame-options')).toBeNull();
-  expect(answer.headers.get('content-security-policy')).toBe(`default-src 'none'; frame-ancestors ${a.idp!.issuer}`);
+  // The provider's origin and that of its end-session page (the dev provider serves its pages on http://localhost).
+  expect(answer.headers.get('content-security-policy')).toBe(`default-src 'none'; frame-ancestors ${a.idp!.issuer} ${a.idp!.browserOrigin}`);
   expect(answer.headers.getSetCookie()).toEqual([]);
 
   expect(await statusAt(a.appUrl, target.jar)).toEqual({ me: 401, proxy: 401 });
