@@ -2,7 +2,7 @@ import { InvocationContext, type Timer } from '@azure/functions';
 import type { LocalStack } from '../../dev/stack';
 import { purgeTimer } from '../../functions/purge';
 import { purgeExpired } from '../../shared/tokenCache/purge';
-import { partitionKeyFor, ROW_KEY } from '../../shared/tokenCache/tableStore';
+import { partitionKeyFor, REFRESH_LEASE_ROW_KEY, ROW_KEY } from '../../shared/tokenCache/tableStore';
 import { CookieJar, send, signIn } from '../support/browserless';
 import { cacheTable, homeAccountIdOf } from '../support/cacheRows';
 import { startTwoInstances, type SecondInstance } from '../support/secondInstance';
@@ -95,6 +95,20 @@ test('a row renewed after the query saw it expired is not deleted (the delete is
   await cacheTable(stack).updateEntity({ partitionKey: 'renewed-0', rowKey: 'link', ExpiresOn: new Date(Date.now() + 3600_000) }, 'Merge');
   expect(await runtime.tokenCache.delete(seen.partitionKey, seen.etag, seen.rowKey)).toBe(false);
   expect(await rowsWithPrefix('renewed')).toBe(1);
+});
+
+test('a refresh lease its holder never released (the process died) is purged once it has run out; a live one stays', async () => {
+  const runtime = await stack.runtime.get();
+  const abandoned = await runtime.tokenCache.tryTakeRefreshLease('lease-abandoned', 60_000);
+  const live = await runtime.tokenCache.tryTakeRefreshLease('lease-live', 3600_000);
+  expect(abandoned && live).toBeTruthy();
+  // What the purge sees two minutes later: the first lease has run out, the second has not.
+  const result = await purgeExpired(runtime.tokenCache, { now: new Date(Date.now() + 120_000) });
+  expect(result.deleted).toBeGreaterThanOrEqual(1);
+  await expect(cacheTable(stack).getEntity('lease-abandoned', REFRESH_LEASE_ROW_KEY)).rejects.toMatchObject({ statusCode: 404 });
+  expect(await runtime.tokenCache.readRefreshLease('lease-live')).toMatchObject({ etag: live!.etag });
+  await runtime.tokenCache.releaseRefreshLease('lease-live', live!);
+  expect(await runtime.tokenCache.readRefreshLease('lease-live')).toBeUndefined();
 });
 
 async function firstPage<T>(pages: AsyncGenerator<T>): Promise<T[]> {
