@@ -7,7 +7,7 @@ import { requireAntiForgeryHeader } from './http/antiForgery';
 import { METHODS_WITHOUT_BODY, downstreamUrl, findApi, validateProxyPath } from '../shared/proxy/proxyRules';
 import { MAX_PROXY_BODY_BYTES, readBoundedBody } from '../shared/boundedBody';
 import { forwardToApi } from '../shared/proxy/forward';
-import { answerClaimsChallenge } from '../shared/proxy/claimsRetry';
+import { answerTokenChallenge } from '../shared/proxy/challengeRetry';
 import { readSession } from '../shared/session/session';
 import { loginUrlFor } from '../shared/auth/loginUrl';
 import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
@@ -34,10 +34,12 @@ export async function proxy(request: HttpRequest, source: RuntimeSource): Promis
   const headers = request.headers as unknown as Headers;
   let answer = await forwardToApi(target, request.method, headers, body, accessToken, api.timeoutMs);
   if (!api.requestAppToken) {
-    answer = await answerClaimsChallenge(answer, {
-      replayable: METHODS_WITHOUT_BODY.has(request.method) || body === null,
+    answer = await answerTokenChallenge(answer, {
+      // The body was read whole (bounded) before the first call: any call can be sent again.
+      replayable: true,
       loginUrl,
-      acquireWithClaims: async (claims) => (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl, undefined, claims)).accessToken,
+      accessToken,
+      reacquire: async (again) => (await acquireAccessTokenForSession(runtime, session, api.scopes, loginUrl, undefined, again)).accessToken,
       forward: (token) => forwardToApi(target, request.method, headers, body, token, api.timeoutMs),
     });
   }

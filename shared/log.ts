@@ -17,6 +17,7 @@ export type EventName =
   | 'refresh'
   | 'consent_required'
   | 'claims_challenge'
+  | 'token_rejected'
   | 'sign_out'
   | 'revocation'
   | 'logout_notification'

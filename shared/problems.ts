@@ -25,6 +25,7 @@ export const PROBLEM_CATALOGUE = {
   not_signed_in: { status: 401, title: 'Not signed in' },
   session_ended: { status: 401, title: 'Sign in again' },
   interaction_required: { status: 401, title: 'Sign-in or consent is required' },
+  token_rejected: { status: 401, title: 'The API refused your sign-in; sign in again' },
   logout_sid_mismatch: { status: 400, title: 'Sign-out needs the session\'s logout link' },
   frontchannel_logout_invalid: { status: 400, title: 'The front-channel logout request is not valid' },
   logout_token_invalid: { status: 400, title: 'The logout token is not valid' },

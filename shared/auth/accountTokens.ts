@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AccountInfo } from '@azure/msal-node';
 import type { Runtime } from '../runtime';
 import type { Session } from '../session/session';
@@ -12,6 +13,12 @@ import { loginUrlWithClaims, parseClaimsRequest } from './claimsChallenge';
 import { logEvent, noteTokenOutcome } from '../log';
 import { refreshLeaseHook, type LeaseState } from './refreshLease';
 
+/**
+ * A second acquisition, after the API refused the first token: with the claims its challenge
+ * asks for, or past the token it refused (revoked, keys rolled).
+ */
+export type Reacquire = { readonly claims: string } | { readonly rejectedToken: string };
+
 export interface AccessTokenOutcome {
   readonly accessToken: string;
   /** Whether the token came from the provider (a refresh) rather than the cache row. */
@@ -23,15 +30,18 @@ export interface AccessTokenOutcome {
  * memory; when the token has expired MSAL redeems the refresh token and the plugin writes the
  * row back (If-Match). No provider call and no Key Vault call while the token is valid.
  */
-export function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded?: CacheRow, claims?: string): Promise<AccessTokenOutcome> {
+export function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded?: CacheRow, again?: Reacquire): Promise<AccessTokenOutcome> {
   // One acquisition per account and resource at a time in this process: concurrent callers share
   // it (and its refresh). Sharing is safe: the row is the account's, whichever session asks.
-  const key = `${partitionKeyFor(session.homeAccountId)}\n${[...scopes].sort().join(' ')}\n${claims ?? ''}`;
+  // Callers past the same refused token share one forced refresh.
+  const claims = again && 'claims' in again ? again.claims : undefined;
+  const rejectedToken = again && 'rejectedToken' in again ? again.rejectedToken : undefined;
+  const key = `${partitionKeyFor(session.homeAccountId)}\n${[...scopes].sort().join(' ')}\n${claims ?? ''}\n${rejectedToken ? fingerprint(rejectedToken) : ''}`;
   let inFlight = acquisitions.get(runtime);
   if (!inFlight) acquisitions.set(runtime, (inFlight = new Map()));
   let shared = inFlight.get(key);
   if (!shared) {
-    const started = acquireWithLease(runtime, session, scopes, loginUrl, preloaded, claims);
+    const started = acquireWithLease(runtime, session, scopes, loginUrl, preloaded, claims, rejectedToken);
     shared = started;
     inFlight.set(key, started);
     const forget = () => {
@@ -47,13 +57,13 @@ const acquisitions = new WeakMap<Runtime, Map<string, Promise<AccessTokenOutcome
 /** Rounds of "another instance refreshed: read its row": bounded, each waits at most one lease. */
 const MAX_LEASE_ROUNDS = 3;
 
-async function acquireWithLease(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded: CacheRow | undefined, claims: string | undefined): Promise<AccessTokenOutcome> {
+async function acquireWithLease(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded: CacheRow | undefined, claims: string | undefined, rejectedToken: string | undefined): Promise<AccessTokenOutcome> {
   const partitionKey = partitionKeyFor(session.homeAccountId);
   let row = preloaded;
   for (let round = 1; ; round++) {
     const state: LeaseState = {};
     try {
-      return await acquireOnce(runtime, session, scopes, loginUrl, row, state, claims);
+      return await acquireOnce(runtime, session, scopes, loginUrl, row, state, claims, rejectedToken);
     } catch (error) {
       if (!state.refreshedElsewhere || round >= MAX_LEASE_ROUNDS) throw error;
       row = undefined; // read the row the winner wrote
@@ -63,7 +73,7 @@ async function acquireWithLease(runtime: Runtime, session: Session, scopes: read
   }
 }
 
-async function acquireOnce(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded: CacheRow | undefined, state: LeaseState, claims: string | undefined): Promise<AccessTokenOutcome> {
+async function acquireOnce(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded: CacheRow | undefined, state: LeaseState, claims: string | undefined, rejectedToken: string | undefined): Promise<AccessTokenOutcome> {
   const authority = authorityFor(runtime.config, session.policy);
   const provider = await runtime.providers.get(authority.url);
   const partitionKey = partitionKeyFor(session.homeAccountId);
@@ -79,7 +89,11 @@ async function acquireOnce(runtime: Runtime, session: Session, scopes: readonly 
     if (!account) throw signInRequired('session_ended', loginUrl, 'The account\'s tokens are gone (signed out or expired).');
     try {
       // With claims MSAL skips the cached access token and redeems the refresh token with them.
-      const result = await client.acquireTokenSilent({ account, scopes: [...scopes], ...(claims ? { claims } : {}) });
+      const request = { account, scopes: [...scopes], ...(claims ? { claims } : {}) };
+      let result = await client.acquireTokenSilent(request);
+      // The API refused this very token, still valid by the cache: redeem the refresh token once.
+      // A token another caller or instance has already replaced is used as it is.
+      if (rejectedToken !== undefined && result?.accessToken === rejectedToken) result = await client.acquireTokenSilent({ ...request, forceRefresh: true });
       if (!result?.accessToken) throw signInRequired('interaction_required', loginUrl);
       noteTokenOutcome(result.fromCache ? 'cache' : 'refreshed');
       if (!result.fromCache) logEvent('refresh', { outcome: 'success' });
@@ -125,4 +139,9 @@ function claimsOfError(error: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Tells refused tokens apart in the in-flight map without keeping the token as a key. */
+function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
 }

@@ -24,11 +24,11 @@ export function parseClaimsRequest(value: string | null | undefined): string | u
   return JSON.stringify(parsed);
 }
 
-/** RFC 6750 auth-params of the first Bearer challenge, lower-cased names. */
-function bearerParams(header: string): Map<string, string> {
+/** RFC 6750 auth-params of the first Bearer challenge, lower-cased names; undefined without one. */
+function bearerParams(header: string): Map<string, string> | undefined {
+  const bearer = /(?:^|,)\s*Bearer(?=\s|,|$)\s*(.*)$/i.exec(header);
+  if (!bearer) return undefined;
   const params = new Map<string, string>();
-  const bearer = /(?:^|,)\s*Bearer\s+(.*)$/i.exec(header);
-  if (!bearer) return params;
   const pattern = /([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))\s*(?:,|$)/g;
   for (const match of bearer[1]!.matchAll(pattern)) {
     const name = match[1]!.toLowerCase();
@@ -44,7 +44,7 @@ function bearerParams(header: string): Map<string, string> {
 export function claimsChallengeOf(status: number, wwwAuthenticate: string | undefined): string | undefined {
   if (status !== 401 || !wwwAuthenticate) return undefined;
   const params = bearerParams(wwwAuthenticate);
-  if (params.get('error') !== 'insufficient_claims') return undefined;
+  if (params?.get('error') !== 'insufficient_claims') return undefined;
   const raw = params.get('claims');
   if (!raw) return undefined;
   const decoded = raw.trim().startsWith('{') ? raw : Buffer.from(raw, 'base64').toString('utf8');
@@ -53,6 +53,20 @@ export function claimsChallengeOf(status: number, wwwAuthenticate: string | unde
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether an API's 401 refuses the access token itself (revoked, signed with a key the API no
+ * longer trusts): a Bearer challenge with `error="invalid_token"`, or a Bearer challenge with no
+ * error at all, as Microsoft Graph sends (RFC 6750 leaves the error out when the API gives no
+ * reason). A 401 without a Bearer challenge is the API's own business and passes through.
+ */
+export function tokenRejectedBy(status: number, wwwAuthenticate: string | undefined): boolean {
+  if (status !== 401 || !wwwAuthenticate) return false;
+  const params = bearerParams(wwwAuthenticate);
+  if (!params) return false;
+  const error = params.get('error');
+  return error === undefined || error === 'invalid_token';
 }
 
 /** A loginUrl that carries the claims to /api/login, which sends them on to the authorize endpoint. */

@@ -1,4 +1,4 @@
-import { claimsChallengeOf, loginUrlWithClaims, parseClaimsRequest } from '../../shared/auth/claimsChallenge';
+import { claimsChallengeOf, loginUrlWithClaims, parseClaimsRequest, tokenRejectedBy } from '../../shared/auth/claimsChallenge';
 
 const claims = { access_token: { nbf: { essential: true, value: '1700000000' } } };
 const encoded = Buffer.from(JSON.stringify(claims)).toString('base64');
@@ -31,4 +31,23 @@ test('loginUrl carries the claims beside its returnUrl and scopes', () => {
   expect(url.pathname).toBe('/api/login');
   expect(Object.fromEntries(url.searchParams)).toEqual({ returnUrl: '/api/', scopes: 'api://a/Read', claims: '{"a":1}' });
   expect(loginUrlWithClaims('/api/login?returnUrl=%2F', undefined)).toBe('/api/login?returnUrl=%2F');
+});
+
+test('a refused token: 401 with a Bearer challenge whose error is invalid_token or absent (Microsoft Graph sends none)', () => {
+  expect(tokenRejectedBy(401, 'Bearer realm="demo-api", error="invalid_token", error_description="revoked"')).toBe(true);
+  expect(tokenRejectedBy(401, 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"')).toBe(true);
+  expect(tokenRejectedBy(401, 'Bearer')).toBe(true);
+  expect(tokenRejectedBy(401, 'Basic realm="x", Bearer error="invalid_token"')).toBe(true);
+  expect(tokenRejectedBy(401, 'bearer error=invalid_token')).toBe(true);
+});
+
+test('not a refused token: another status, another error, another scheme, no challenge', () => {
+  expect(tokenRejectedBy(403, 'Bearer error="invalid_token"')).toBe(false);
+  expect(tokenRejectedBy(401, 'Bearer error="insufficient_scope"')).toBe(false);
+  expect(tokenRejectedBy(401, 'Bearer error="invalid_request"')).toBe(false);
+  expect(tokenRejectedBy(401, `Bearer error="insufficient_claims", claims="${encoded}"`)).toBe(false);
+  expect(tokenRejectedBy(401, 'Basic realm="x"')).toBe(false);
+  expect(tokenRejectedBy(401, 'Bearerish error="invalid_token"')).toBe(false);
+  expect(tokenRejectedBy(401, undefined)).toBe(false);
+  expect(tokenRejectedBy(401, '')).toBe(false);
 });
