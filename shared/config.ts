@@ -76,6 +76,17 @@ export interface AppConfig {
   readonly clientCapabilities: readonly string[];
   /** Application Insights, when APPLICATIONINSIGHTS_CONNECTION_STRING is set (off otherwise, as locally). */
   readonly telemetry?: TelemetryConfig;
+  /** What a bearer token at `/api/obo` must carry (Microsoft.Identity.Web's web API checks). */
+  readonly obo: OboConfig;
+}
+
+export interface OboConfig {
+  /** `aud` values accepted: `AzureAd__Audience`, or the client id and its default App ID URI `api://<client id>`. */
+  readonly audiences: readonly string[];
+  /** `Obo__RequiredScopes`: any one of them in `scp` lets a delegated token in (default `access_as_user`). */
+  readonly requiredScopes: readonly string[];
+  /** `Obo__RequiredAppRoles`: any one of them in `roles` lets an app-only token in. */
+  readonly requiredAppRoles: readonly string[];
 }
 
 export interface TelemetryConfig {
@@ -513,12 +524,13 @@ export function loadConfig(settings: Settings): AppConfig {
   const isLocalDevelopment = r.raw('AZURE_FUNCTIONS_ENVIRONMENT') === 'Development';
   const allowedTenants = readAllowedTenants(r);
   const telemetry = readTelemetry(r);
+  const obo = readObo(r, clientId);
 
   const anyCredentialSetting = r.childNames('AzureAd__ClientCredentials__').length > 0 || r.present('AzureAd__ClientSecret');
   if (clientCredentials.length === 0 && !anyCredentialSetting) {
     r.fail('AzureAd__ClientCredentials__0__SourceType', `is missing, and a confidential client needs a credential; set it to ${SOURCE_TYPES} with that source's settings`);
   }
-  if (r.problems.length > 0 || !authority || !clientId || !redirectUri || !postLogoutRedirectUri || !tokenCache || !session) {
+  if (r.problems.length > 0 || !authority || !clientId || !redirectUri || !postLogoutRedirectUri || !tokenCache || !session || !obo) {
     throw new ConfigurationError(r.problems.length > 0 ? r.problems : [{ setting: 'AzureAd', message: 'is incomplete; see the settings table in the README' }]);
   }
   return {
@@ -535,6 +547,31 @@ export function loadConfig(settings: Settings): AppConfig {
     ...(allowedTenants ? { allowedTenants } : {}),
     ...(telemetry ? { telemetry } : {}),
     clientCapabilities: splitList(r.raw('AzureAd__ClientCapabilities')),
+    obo,
+  };
+}
+
+/** The scope Entra's "Expose an API" page suggests first, and Microsoft.Identity.Web's templates require. */
+export const DEFAULT_OBO_SCOPE = 'access_as_user';
+// Tokens carry scope values without the App ID URI: `access_as_user`, never `api://…/access_as_user`.
+const SHORT_SCOPE = /^[!#-[\]-~]{1,256}$/;
+
+function readObo(r: SettingsReader, clientId: string | undefined): OboConfig | undefined {
+  const audienceSetting = r.raw('AzureAd__Audience');
+  const audiences = splitList(audienceSetting);
+  if (audienceSetting !== undefined && audiences.length === 0) return r.fail('AzureAd__Audience', 'holds no audience; set it to the App ID URI of the app\'s API (such as api://<client id>) or its client id, or remove it');
+  const scopes = splitList(r.raw('Obo__RequiredScopes'));
+  const roles = splitList(r.raw('Obo__RequiredAppRoles'));
+  const uri = scopes.find((s) => s.includes('/'));
+  if (uri) return r.fail('Obo__RequiredScopes', `names the full scope ${uri}, but tokens carry the short name in scp; list short names such as ${uri.slice(uri.lastIndexOf('/') + 1) || DEFAULT_OBO_SCOPE}`);
+  if (scopes.some((s) => !SHORT_SCOPE.test(s))) return r.fail('Obo__RequiredScopes', `lists a value that is not a scope name; list scope names (space or comma separated) such as ${DEFAULT_OBO_SCOPE}`);
+  if (roles.some((s) => !SHORT_SCOPE.test(s))) return r.fail('Obo__RequiredAppRoles', 'lists a value that is not an app role; list app role values (space or comma separated) such as Data.Read.All');
+  if (!clientId) return undefined;
+  return {
+    audiences: audiences.length > 0 ? audiences : [clientId, `api://${clientId}`],
+    // Neither setting: Microsoft.Identity.Web refuses a token without scp or roles, so a scope is always required.
+    requiredScopes: scopes.length === 0 && roles.length === 0 ? [DEFAULT_OBO_SCOPE] : scopes,
+    requiredAppRoles: roles,
   };
 }
 

@@ -93,6 +93,12 @@ export const PROBLEM_CATALOGUE = {
   api_unknown: { status: 404, title: 'Unknown API' },
   api_unavailable: { status: 502, title: 'The API could not be reached', retryAfterSeconds: RETRY_AFTER_SECONDS },
   api_timeout: { status: 504, title: 'The API did not answer in time', retryAfterSeconds: RETRY_AFTER_SECONDS },
+
+  // /api/obo: a protected web API (RFC 6750 bearer tokens, answered with WWW-Authenticate).
+  bearer_token_missing: { status: 401, title: 'A bearer token is required' },
+  bearer_token_invalid: { status: 401, title: 'The bearer token is not valid' },
+  bearer_scope_insufficient: { status: 403, title: 'The bearer token lacks the required scope or app role' },
+  obo_exchange_refused: { status: 502, title: 'The identity provider refused the on-behalf-of exchange' },
 } as const satisfies Record<string, { readonly status: number; readonly title: string; readonly retryAfterSeconds?: number }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CATALOGUE;
@@ -110,6 +116,8 @@ export class ProblemError extends Error {
   readonly retryAfterSeconds: number | undefined;
   /** Cookies the answer must still set or clear (never part of the body). */
   cookies: readonly ResponseCookie[] = [];
+  /** A `WWW-Authenticate` challenge (RFC 6750) for the answer of a protected web API. */
+  challenge: string | undefined;
 
   constructor(
     readonly code: ProblemCode,
@@ -126,6 +134,11 @@ export class ProblemError extends Error {
 
   withCookies(cookies: readonly ResponseCookie[]): this {
     this.cookies = cookies;
+    return this;
+  }
+
+  withChallenge(challenge: string): this {
+    this.challenge = challenge;
     return this;
   }
 }

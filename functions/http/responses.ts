@@ -31,15 +31,18 @@ export function problem(error: ProblemError, request?: HttpRequest): HttpRespons
   if (prefersHtml(request)) {
     return {
       status: error.status,
-      headers: { ...BASE_HEADERS, ...retryAfter(error), 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" },
+      headers: { ...BASE_HEADERS, ...problemHeaders(error), 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" },
       body: errorPage(error),
       cookies,
     };
   }
-  return { status: error.status, headers: { ...BASE_HEADERS, ...retryAfter(error), 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problemBody(error)), cookies };
+  return { status: error.status, headers: { ...BASE_HEADERS, ...problemHeaders(error), 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problemBody(error)), cookies };
 }
 
-/** 503/504 say when to try again. */
-function retryAfter(error: ProblemError): Record<string, string> {
-  return error.retryAfterSeconds !== undefined ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+/** 503/504 say when to try again; a protected web API's 401/403 say how to authenticate (RFC 6750). */
+function problemHeaders(error: ProblemError): Record<string, string> {
+  return {
+    ...(error.retryAfterSeconds !== undefined ? { 'retry-after': String(error.retryAfterSeconds) } : {}),
+    ...(error.challenge !== undefined ? { 'www-authenticate': error.challenge } : {}),
+  };
 }
