@@ -78,7 +78,7 @@ export const SESSION_COOKIE = 'devidp_session';
 function newStats(): DevIdpStats {
   const stats: DevIdpStats = {
     requests: { discovery: 0, authorize: 0, login: 0, consent: 0, token: 0, jwks: 0, userinfo: 0, logout: 0, revoke: 0, other: 0 },
-    grants: { authorization_code: 0, refresh_token: 0, client_credentials: 0, other: 0 },
+    grants: { authorization_code: 0, refresh_token: 0, client_credentials: 0, on_behalf_of: 0, other: 0 },
     issued: { codes: 0, idTokens: 0, accessTokens: 0, refreshTokens: 0 },
     reset() {
       for (const group of [stats.requests, stats.grants, stats.issued] as Record<string, number>[]) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { authenticateClient } from './clientAuth';
 import { OAuthError, invalidGrant, invalidRequest, sendOAuthError } from './errors';
 import { HttpError, readParams, sendJson } from './http';
@@ -219,10 +220,81 @@ async function clientCredentialsGrant(state: ProviderState, client: DevClient, p
   return { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
 }
 
-const GRANTS: Record<Exclude<DevIdpGrant, 'other'>, typeof authorizationCodeGrant> = {
-  authorization_code: authorizationCodeGrant,
-  refresh_token: refreshTokenGrant,
-  client_credentials: clientCredentialsGrant,
+/** The issuers this provider's tokens carry, whichever authority path issued them (plain, per tenant, B2C). */
+function isOwnIssuer(state: ProviderState, iss: unknown, tid: unknown): boolean {
+  return iss === state.issuer || iss === `${state.issuer}/${String(tid)}/v2.0` || iss === `${state.issuer}/${DEV_TENANT_ID}/v2.0/`;
+}
+
+/** A token for the client itself: its client id, or the App ID URI of an API it exposes. */
+function isForClient(state: ProviderState, client: DevClient, aud: unknown): boolean {
+  const audiences = Array.isArray(aud) ? aud : [aud];
+  return audiences.some((a) => a === client.clientId || state.apis.some((api) => api.clientId === client.clientId && api.audience === a));
+}
+
+/**
+ * On-behalf-of (RFC 7523 JWT bearer grant with `requested_token_use=on_behalf_of`), as Entra:
+ * the client presents a user's access token issued to it (signature by this provider's keys,
+ * its audience the client, within its lifetime) and gets a token for a downstream API for the
+ * same user (`oid`, `tid`), subject to the user's consent and the API's Conditional Access.
+ */
+async function onBehalfOfGrant(state: ProviderState, client: DevClient, params: Map<string, string>, dialect: Dialect): Promise<TokenResponse> {
+  if (params.get('requested_token_use') !== 'on_behalf_of') {
+    throw invalidRequest("AADSTS900144: The request body must contain the following parameter: 'requested_token_use' with the value 'on_behalf_of'.");
+  }
+  const assertion = params.get('assertion');
+  if (!assertion) throw invalidRequest("AADSTS900144: The request body must contain the following parameter: 'assertion'.");
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(state.tokens.keys.jwks()), { algorithms: ['RS256'], requiredClaims: ['iss', 'aud', 'exp'], clockTolerance: 5 }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw invalidGrant('AADSTS500133: Assertion is not within its valid time range.');
+    throw invalidGrant('AADSTS50013: Assertion failed signature validation.');
+  }
+  if (!isOwnIssuer(state, payload.iss, payload['tid'])) throw invalidGrant('AADSTS50013: Assertion failed signature validation. [Reason - The assertion was not issued by this authority.]');
+  if (!isForClient(state, client, payload.aud)) throw invalidGrant('AADSTS50013: Assertion audience does not match the Client app presenting the assertion.');
+  if (typeof payload['scp'] !== 'string') throw invalidGrant('AADSTS50013: The assertion is an app-only token; on-behalf-of needs a token for a user.');
+  const user = typeof payload.sub === 'string' ? state.userBySub(payload.sub) : undefined;
+  if (!user) throw invalidGrant('AADSTS50034: The user account does not exist.');
+  const requested = splitScopes(params.get('scope'));
+  const scopes = resolve(requested, state);
+  const resource = scopes.resources[0];
+  if (!resource) throw new OAuthError(400, 'invalid_scope', "AADSTS70011: The provided value for the input parameter 'scope' is not valid: name the downstream API's scopes.");
+  if (scopes.resources.length > 1) {
+    throw new OAuthError(400, 'invalid_scope', 'AADSTS28000: Provided value for the input parameter scope is not valid because it contains more than one resource.');
+  }
+  const acrs = Array.isArray(payload['acrs']) ? (payload['acrs'] as unknown[]).filter((a): a is string => typeof a === 'string') : [];
+  const needed = resource.api.requiredAuthContext;
+  if (needed && !acrs.includes(needed)) {
+    throw new OAuthError(
+      400,
+      'interaction_required',
+      `AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resource.api.audience}'.`,
+      undefined,
+      JSON.stringify({ access_token: { acrs: { essential: true, value: needed } } }),
+    );
+  }
+  const sid = typeof payload['sid'] === 'string' ? payload['sid'] : randomId(16);
+  const authTime = typeof payload.iat === 'number' ? payload.iat : Math.floor(Date.now() / 1000);
+  return issueUserTokens(state, {
+    client,
+    user,
+    scopes,
+    resource,
+    sid,
+    authTime,
+    refresh: { clientId: client.clientId, sub: user.sub, sid, authTime, scopes: requested, revoked: false, ...(acrs.length > 0 ? { acrs } : {}) },
+    dialect,
+    claims: parseClaimsRequest(params.get('claims')),
+  });
+}
+
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+const GRANTS: Record<string, { stat: Exclude<DevIdpGrant, 'other'>; grant: typeof authorizationCodeGrant }> = {
+  authorization_code: { stat: 'authorization_code', grant: authorizationCodeGrant },
+  refresh_token: { stat: 'refresh_token', grant: refreshTokenGrant },
+  client_credentials: { stat: 'client_credentials', grant: clientCredentialsGrant },
+  [JWT_BEARER_GRANT]: { stat: 'on_behalf_of', grant: onBehalfOfGrant },
 };
 
 function isKnownGrant(grant: string | undefined): grant is keyof typeof GRANTS {
@@ -242,7 +314,7 @@ export async function handleToken(state: ProviderState, req: IncomingMessage, re
       throw err;
     }
     const grantType = params.get('grant_type');
-    state.stats.grants[isKnownGrant(grantType) ? grantType : 'other'] += 1;
+    state.stats.grants[isKnownGrant(grantType) ? GRANTS[grantType]!.stat : 'other'] += 1;
 
     const failure = state.takeTokenFailure();
     if (failure !== undefined) {
@@ -253,7 +325,7 @@ export async function handleToken(state: ProviderState, req: IncomingMessage, re
     if (!isKnownGrant(grantType)) {
       throw new OAuthError(400, 'unsupported_grant_type', `AADSTS70003: The app requested an unsupported grant type '${grantType}'.`);
     }
-    sendJson(res, 200, await GRANTS[grantType](state, client, params, dialectOf(req, state.issuer)));
+    sendJson(res, 200, await GRANTS[grantType]!.grant(state, client, params, dialectOf(req, state.issuer)));
   } catch (err) {
     if (err instanceof OAuthError) sendOAuthError(res, err);
     else throw err;

@@ -54,6 +54,17 @@ export interface DevApi {
   scopes: string[];
   /** Roles put in app tokens (client credentials); default the scopes' short names. */
   appRoles?: string[];
+  /**
+   * The app registration that exposes this API ("Expose an API"): tokens for it may be
+   * exchanged on-behalf-of by that client, as tokens whose audience is its client id.
+   */
+  clientId?: string;
+  /**
+   * A Conditional Access authentication context (`c1`) tokens for this API need: an
+   * on-behalf-of exchange whose assertion lacks it in `acrs` answers `interaction_required`
+   * with the claims to ask for, as Entra does.
+   */
+  requiredAuthContext?: string;
 }
 
 export interface DevIdentityProviderOptions {
@@ -109,7 +120,7 @@ export interface DevIdpControls {
 }
 
 export type DevIdpEndpoint = 'discovery' | 'authorize' | 'login' | 'consent' | 'token' | 'jwks' | 'userinfo' | 'logout' | 'revoke' | 'other';
-export type DevIdpGrant = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'other';
+export type DevIdpGrant = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'on_behalf_of' | 'other';
 
 /** Live counters: tests read them to prove what did (or did not) reach the provider. */
 export interface DevIdpStats {
