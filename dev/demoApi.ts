@@ -91,8 +91,11 @@ function profile(payload: JWTPayload): unknown {
   const name = typeof payload.name === 'string' ? payload.name : typeof payload.app_displayname === 'string' ? payload.app_displayname : 'unknown';
   return {
     message: `Hello, ${name}! This answer comes from the demo API.`,
-    user: { name, oid: payload.oid },
+    user: { name, oid: payload.oid, tid: payload['tid'] },
     scopes: scopes.length > 0 ? scopes : roles,
+    // Who the token was for and who asked for it: on-behalf-of shows the middle tier here.
+    audience: payload.aud,
+    azp: payload['azp'],
     issuedAt: typeof payload.iat === 'number' ? new Date(payload.iat * 1000).toISOString() : null,
     items: [
       { id: 1, title: 'Notes on the Analytical Engine' },

@@ -37,6 +37,8 @@ export interface LocalStackOptions {
     readonly accessTokenLifetimeSeconds?: number;
     readonly users?: DevUser[];
     readonly extraApis?: DevApi[];
+    /** A Conditional Access authentication context (`c1`) the demo API's tokens need: on-behalf-of exchanges without it get a claims challenge. */
+    readonly demoApiAuthContext?: string;
     readonly client?: Partial<Pick<DevClient, 'clientSecret' | 'certificatePem' | 'federatedIssuer'>>;
     /** Which authority shape the app is configured with (default: the provider's plain OIDC issuer). */
     readonly authority?: DevAuthorityShape;
@@ -45,6 +47,11 @@ export interface LocalStackOptions {
   readonly graph?: boolean;
   /** Also configure the demo API as `demoapp`, called with the app's own identity (client credentials). */
   readonly appIdentityApi?: boolean;
+  /**
+   * On-behalf-of end to end: a downstream API `obo` that is the app's own `/api/obo/demo/` route,
+   * so the proxy gets the user a token for the app's own API and `obo` exchanges it for the demo API's.
+   */
+  readonly obo?: boolean;
   readonly runtime?: RuntimeOptions;
 }
 
@@ -73,7 +80,10 @@ export interface LocalStack {
 
 export const DEMO_API_AUDIENCE = 'api://demo-api';
 export const DEMO_API_SCOPE = `${DEMO_API_AUDIENCE}/Data.Read`;
-const DEV_CLIENT_ID = 'local-dev-client';
+export const DEV_CLIENT_ID = 'local-dev-client';
+/** The app's own API, as "Expose an API" registers it: App ID URI `api://<client id>`, scope `access_as_user`. */
+export const OWN_API_AUDIENCE = `api://${DEV_CLIENT_ID}`;
+export const OWN_API_SCOPE = `${OWN_API_AUDIENCE}/access_as_user`;
 
 function has(settings: Settings, ...names: string[]): boolean {
   return names.some((n) => settings[n] !== undefined && settings[n] !== '');
@@ -134,8 +144,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         tls,
         clients: [client],
         apis: [
-          { audience: DEMO_API_AUDIENCE, scopes: [DEMO_API_SCOPE] },
+          { audience: DEMO_API_AUDIENCE, scopes: [DEMO_API_SCOPE], ...(options.idp?.demoApiAuthContext ? { requiredAuthContext: options.idp.demoApiAuthContext } : {}) },
           { audience: GRAPH_RESOURCE, scopes: [`${GRAPH_RESOURCE}/${GRAPH_USER_READ}`] },
+          { audience: OWN_API_AUDIENCE, scopes: [OWN_API_SCOPE], clientId: DEV_CLIENT_ID },
           ...(options.idp?.extraApis ?? []),
         ],
         consentRequired: options.idp?.consentRequired,
@@ -159,6 +170,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         closers.push(() => demoApi!.close());
         Object.assign(settings, { DownstreamApis__demo__BaseUrl: demoApi.url, DownstreamApis__demo__Scopes: DEMO_API_SCOPE });
         embedded.push(`demo API at ${demoApi.url}`);
+        if (options.obo) {
+          Object.assign(settings, { DownstreamApis__obo__BaseUrl: `${appUrl}/api/obo/demo/`, DownstreamApis__obo__Scopes: OWN_API_SCOPE });
+          embedded.push(`on-behalf-of: the API "obo" is the app's own /api/obo/demo/, which exchanges the token for the demo API's`);
+        }
         if (options.appIdentityApi) {
           Object.assign(settings, { DownstreamApis__demoapp__BaseUrl: demoApi.url, DownstreamApis__demoapp__Scopes: `${DEMO_API_AUDIENCE}/.default`, DownstreamApis__demoapp__RequestAppToken: 'true' });
         }

@@ -15,7 +15,8 @@ import { describeConfigurationError } from './configurationMessage';
  * DEV_IDP_CONSENT_REQUIRED=true makes the dev provider ask for consent per API, to see
  * incremental consent at work. DEV_AUTHORITY (oidc, tenant, organizations, common, b2c) picks
  * the authority shape the app uses against the dev provider; DEV_GRAPH=false leaves out the
- * Microsoft Graph stand-in.
+ * Microsoft Graph stand-in; DEV_OBO=false leaves out the on-behalf-of demo (the API `obo`, which
+ * is the app's own /api/obo/demo/).
  */
 function localSettingsFile(): Settings {
   if (!existsSync('local.settings.json')) return {};
@@ -53,9 +54,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const graph = !/^(0|false)$/i.test(settings['DEV_GRAPH'] ?? '');
+  const obo = !/^(0|false)$/i.test(settings['DEV_OBO'] ?? '');
   // The demo API's claims challenges (path step-up) need a client that declares cp1.
   const withCapabilities: Settings = settings['AzureAd__ClientId'] ? settings : { AzureAd__ClientCapabilities: 'cp1', ...settings };
-  const stack = await startLocalStack({ settings: withCapabilities, port, graph, idp: { consentRequired, authority, users: [...MULTI_TENANT_USERS] } });
+  const stack = await startLocalStack({ settings: withCapabilities, port, graph, obo, idp: { consentRequired, authority, users: [...MULTI_TENANT_USERS] } });
   console.log('');
   for (const line of stack.embedded) console.log(`  embedded: ${line}`);
   if (stack.idp) {

@@ -5,6 +5,7 @@ import { loginFunction } from './login';
 import { redirectFunction } from './redirect';
 import { meFunction } from './me';
 import { proxyFunction } from './proxy';
+import { oboFunction } from './obo';
 import { logoutFunction } from './logout';
 import { logoutFrontChannelFunction } from './logoutFrontChannel';
 import { logoutBackChannelFunction } from './logoutBackChannel';
@@ -23,7 +24,7 @@ export const APP_SETUP = {
 } as const satisfies SetupOptions;
 
 // The page's catch-all route comes last: the host ranks it below every other route anyway.
-export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [loginFunction, redirectFunction, meFunction, proxyFunction, logoutFunction, logoutFrontChannelFunction, logoutBackChannelFunction, healthFunction, webFunction];
+export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [loginFunction, redirectFunction, meFunction, proxyFunction, oboFunction, logoutFunction, logoutFrontChannelFunction, logoutBackChannelFunction, healthFunction, webFunction];
 
 export function createHttpFunctions(runtime: RuntimeSource): HttpFunctionRegistration[] {
   return HTTP_FUNCTIONS.map((define) => define(runtime));

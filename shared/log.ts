@@ -26,7 +26,7 @@ export type EventName =
   | 'cache_conflict';
 
 /** How the access token of a proxied (or on-behalf-of) call was obtained. */
-export type TokenOutcome = 'cache' | 'refreshed' | 'interaction_required' | 'app_token';
+export type TokenOutcome = 'cache' | 'refreshed' | 'interaction_required' | 'app_token' | 'on_behalf_of';
 
 export type DependencyName = 'table' | 'keyvault' | 'identity' | 'provider' | 'api' | 'http';
 

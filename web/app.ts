@@ -33,7 +33,8 @@ interface Answer {
 
 const LOGIN_PATH = '/api/login';
 /** Paths worth trying first on well-known APIs; any path works. */
-const SUGGESTED_PATHS: Readonly<Record<string, string>> = { demo: 'profile', graph: 'me' };
+// `obo` is the app's own on-behalf-of route in front of the demo API (npm start).
+const SUGGESTED_PATHS: Readonly<Record<string, string>> = { demo: 'profile', graph: 'me', obo: 'profile' };
 /** Claims that hold seconds since the epoch, shown with their date. */
 const TIME_CLAIMS = new Set(['iat', 'exp', 'nbf', 'auth_time']);
 const SESSION_ENDED_CODES = new Set(['not_signed_in', 'session_ended']);
