@@ -70,3 +70,50 @@ test('concurrent proxied calls that all need a refresh all succeed and leave one
   const session = await readSession((await stack.runtime.get()).sealer, jar.header());
   expect(session?.homeAccountId).toBe(homeAccountIdOf('grace@contoso.dev'));
 });
+
+test('a writer that loses twice in a row merges against the version it last read, not the one it first read', async () => {
+  // Three writers on one row, timed by a hook on the real table: A read v0; B writes v1 (adds
+  // token x); A's write fails, it re-reads v1 and merges; before A writes again, C writes v2
+  // (changes x). A's second merge must count x as C's: A never changed it. Merged against v0,
+  // A would think it added x and put B's stale value back over C's.
+  const runtime = await stack.runtime.get();
+  const table = runtime.tokenCache;
+  const partitionKey = partitionKeyFor('stale-base-test.account');
+  const entry = (secret: string, extra: Record<string, string> = {}) => ({ home_account_id: 'h', environment: 'e', credential_type: 'RefreshToken', client_id: 'c', secret, ...extra });
+  const cacheWith = (refreshToken: string, x?: string) =>
+    JSON.stringify({
+      Account: { a: { home_account_id: 'h', environment: 'e' } },
+      RefreshToken: { rt: entry(refreshToken) },
+      ...(x ? { AccessToken: { x: entry(x, { credential_type: 'AccessToken', target: 't', expires_on: '2', cached_at: '1' }) } } : {}),
+    });
+  const expiry = () => new Date(Date.now() + 3600_000);
+  const writeOver = async (cache: string) => {
+    const row = (await table.read(partitionKey))!;
+    expect((await table.writeIfUnchanged(partitionKey, cache, expiry(), row.etag)).kind).toBe('written');
+  };
+
+  expect((await table.writeIfUnchanged(partitionKey, cacheWith('r0'), expiry(), undefined)).kind).toBe('written');
+  let reads = 0;
+  const timed = Object.create(table, {
+    read: {
+      value: async (key: string) => {
+        const row = await table.read(key);
+        reads += 1;
+        if (reads === 2) await writeOver(cacheWith('r0', 'x2')); // C, between A's re-read and A's next write
+        return row;
+      },
+    },
+  }) as typeof table;
+  const a = new AccountCachePlugin(timed, partitionKey, expiry);
+  const context = (ours: string) => ({ cacheHasChanged: true, tokenCache: { deserialize: () => undefined, serialize: () => ours } }) as unknown as Parameters<AccountCachePlugin['afterCacheAccess']>[0];
+  await a.beforeCacheAccess(context('')); // A reads v0
+  await writeOver(cacheWith('r0', 'x1')); // B
+  await a.afterCacheAccess(context(cacheWith('r1'))); // A redeemed its refresh token: r1
+  expect(reads).toBe(3);
+  expect(a.writes).toBe(1);
+
+  const row = JSON.parse((await table.read(partitionKey))!.cache) as { RefreshToken: Record<string, { secret: string }>; AccessToken: Record<string, { secret: string }> };
+  expect(row.RefreshToken['rt']!.secret).toBe('r1');
+  expect(row.AccessToken['x']!.secret).toBe('x2');
+  await table.delete(partitionKey);
+});
