@@ -244,6 +244,21 @@ describe('sign-out', () => {
     expect((await proxyCall(stack.appUrl, jar, 'demo/profile')).status).toBe(200);
   });
 
+  test('another session\'s logoutUrl (a page the attacker can get for their own session) signs nobody out; a new sign-in gets a new sid', async () => {
+    const attacker = new CookieJar();
+    const victim = new CookieJar();
+    await signIn(stack.appUrl, attacker, { username: 'grace@contoso.dev' });
+    await signIn(stack.appUrl, victim);
+    const logoutUrlOf = async (jar: CookieJar) => ((await (await send(`${stack.appUrl}/api/me`, jar)).json()) as { logoutUrl: string }).logoutUrl;
+    const attackersLink = await logoutUrlOf(attacker);
+    await expectProblem(await send(new URL(attackersLink, stack.appUrl).href, victim), 400, 'logout_sid_mismatch');
+    expect((await proxyCall(stack.appUrl, victim, 'demo/profile')).status).toBe(200);
+    // Signing in again in the same browser replaces the session id: the old link no longer works.
+    const before = await logoutUrlOf(victim);
+    await signIn(stack.appUrl, victim);
+    expect(await logoutUrlOf(victim)).not.toBe(before);
+  });
+
   test('a POST without X-CSRF answers 403; with it, signs out', async () => {
     const jar = new CookieJar();
     await signIn(stack.appUrl, jar);
