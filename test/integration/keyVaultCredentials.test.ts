@@ -97,6 +97,18 @@ test('a PEM certificate (application/x-pem-file): the provider verifies the PS25
   expect(logs.join('\n')).not.toMatch(/PRIVATE KEY/);
 });
 
+test('a source naming both a certificate and a secret uses the certificate and never reads the secret (Microsoft.Identity.Web\'s order)', async () => {
+  const cert = createClientCertificate();
+  vault.setSecret('app-cert', cert.pemBundle, { contentType: PEM_CONTENT_TYPE, certificate: true });
+  vault.setSecret('app-secret', randomBytes(24).toString('base64url'));
+  // The registration knows only the certificate: the secret, if tried, is refused.
+  await start({ ...keyVaultCertificateSettings(vault, 'app-cert'), AzureAd__ClientCredentials__0__KeyVaultSecretName: 'app-secret' }, { clientSecret: [], certificatePem: cert.certPem });
+
+  await signInAndCallApi(stack!);
+  expect(vault.stats.reads).toBe(1);
+  expect(logs.find((l) => l.startsWith('client credential: '))).toMatch(/^client credential: \S+ \(KeyVault certificate /);
+});
+
 test('a PKCS#12 certificate (application/x-pkcs12), sending x5c', async () => {
   const cert = createClientCertificate();
   vault.setSecret('app-pfx', cert.pkcs12Base64, { contentType: PKCS12_CONTENT_TYPE, certificate: true });
