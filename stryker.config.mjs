@@ -1,0 +1,67 @@
+// StrykerJS over shared/. Run it through `npm run test:mutation [-- <folder or file under shared/>]`
+// (scripts/mutation.mjs), which builds the page module first and passes the target as MUTATE.
+//
+// Sized for a small shared machine: one test runner, per-test coverage (a mutant runs only the
+// tests that reach it) and incremental results kept per target under reports/mutation/.
+
+const target = (process.env.MUTATE ?? '').replace(/^\.?\/?(shared\/)?/, '').replace(/\/+$/, '');
+const isFile = /\.ts$|\*/.test(target);
+const mutate = target === '' ? ['shared/**/*.ts'] : isFile ? [`shared/${target}`] : [`shared/${target}/**/*.ts`];
+const slug = target === '' ? 'all' : target.replace(/[^\w.-]+/g, '_');
+
+/**
+ * The jest suites a mutant may run. Each integration file starts its own stack (Azurite, the HTTPS
+ * provider, the host) in its beforeAll, and a mutant re-runs every test file that covers it, so
+ * a mutant that the integration suites reach costs a stack start or more: with all of them a
+ * mutant took about a minute (hours per folder), with the sign-in walk alone several seconds.
+ * So by default the unit suites only, where a mutant costs well under a second.
+ *   MUTATION_TESTS=walk         adds test/integration/signInFlow.test.ts (the whole data walk)
+ *   MUTATION_TESTS=integration  adds every integration suite that reaches shared/ (slow)
+ * test/dev and test/infra test dev/ and infra/, not shared/.
+ */
+const walk = ['test/integration/signInFlow.test.ts'];
+const integration = [
+  'signInFlow', 'badInput', 'hostileInput', 'sessions', 'claimsChallenge', 'encryptionAtRest', 'logoutToken', 'logoutNotifications', 'multiTenant',
+  'keyVaultCredentials', 'managedIdentityCredential', 'streaming', 'revocation', 'b2c', 'graph', 'purge', 'credentialRotation',
+].map((name) => `test/integration/${name}.test.ts`);
+const extra = { walk, integration }[process.env.MUTATION_TESTS ?? ''] ?? [];
+const tests = ['test/unit/**/*.test.ts', ...extra];
+// functionFactory loads the whole app (every SDK) to test the factory in functions/: seconds per
+// run for a mutant in shared/ it does not check (a module-level mutant re-runs every related file).
+const skipped = ['test/unit/functionFactory.test.ts'];
+// Results of different test sets are not comparable: each set keeps its own incremental file.
+const out = `reports/mutation/${slug}${process.env.MUTATION_TESTS ? `-${process.env.MUTATION_TESTS}` : ''}`;
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'jest',
+  plugins: ['@stryker-mutator/jest-runner'],
+  jest: {
+    projectType: 'custom',
+    configFile: 'jest.config.js',
+    // Only the test files that import the mutated file (and match `tests`) are loaded for a mutant.
+    enableFindRelatedTests: true,
+    config: {
+      // The integration suites reach shared/ through dev/ and functions/: jest follows imports only
+      // through files under its roots, so those folders are roots too (testMatch still picks the tests).
+      roots: ['<rootDir>/test', '<rootDir>/shared', '<rootDir>/functions', '<rootDir>/dev'],
+      testMatch: tests.map((t) => `<rootDir>/${t}`),
+      testPathIgnorePatterns: ['/node_modules/', ...skipped.map((t) => `<rootDir>/${t}`)],
+    },
+  },
+  mutate,
+  coverageAnalysis: 'perTest',
+  concurrency: 1,
+  // A mutant that loops or hangs is a timeout after 1.5x its tests' dry-run time plus 10 s.
+  timeoutFactor: 1.5,
+  timeoutMS: 10000,
+  incremental: true,
+  incrementalFile: `${out}/stryker-incremental.json`,
+  reporters: ['html', 'clear-text', 'progress'],
+  htmlReporter: { fileName: `${out}/index.html` },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  thresholds: { high: 85, low: 70, break: null },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  ignorePatterns: ['dist', '.dev', '.ci/.node', '.tools', 'coverage', 'test-results', 'reports', 'scripts/bicep/obj', '*.log'],
+};
