@@ -97,6 +97,15 @@ param azureAdEditProfilePolicyId string = ''
 @description('Extra scopes requested at sign-in, space separated.')
 param azureAdScopes string = ''
 
+@description('/api/obo: accepted token audiences (space separated). Empty: the created registration\'s App ID URI, or the client id and api://<client id>.')
+param azureAdAudience string = ''
+
+@description('/api/obo: scopes one of which a caller\'s token must carry in scp (space separated). Empty: access_as_user.')
+param oboRequiredScopes string = ''
+
+@description('/api/obo: app roles that admit an app-only caller (space separated). Empty: none.')
+param oboRequiredAppRoles string = ''
+
 @allowed([
   'SignedAssertionFromManagedIdentity'
   'KeyVault'
@@ -314,6 +323,9 @@ module api 'app/api.bicep' = {
     azureAdResetPasswordPolicyId: azureAdResetPasswordPolicyId
     azureAdEditProfilePolicyId: azureAdEditProfilePolicyId
     azureAdScopes: azureAdScopes
+    azureAdAudience: !empty(azureAdAudience) ? azureAdAudience : (createAppRegistration ? entra!.outputs.apiAudience : '')
+    oboRequiredScopes: oboRequiredScopes
+    oboRequiredAppRoles: oboRequiredAppRoles
     redirectUri: redirectUri
     postLogoutRedirectUri: postLogoutRedirectUri
     clientCredentialSourceType: clientCredentialSourceType

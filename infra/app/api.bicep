@@ -51,6 +51,12 @@ param azureAdSignUpSignInPolicyId string = ''
 param azureAdResetPasswordPolicyId string = ''
 param azureAdEditProfilePolicyId string = ''
 param azureAdScopes string = ''
+@description('/api/obo: accepted token audiences (space separated). Empty: the client id and api://<client id>.')
+param azureAdAudience string = ''
+@description('/api/obo: scopes one of which a caller\'s token must carry in scp (space separated). Empty: access_as_user, unless app roles are set.')
+param oboRequiredScopes string = ''
+@description('/api/obo: app roles that admit an app-only caller (space separated). Empty: none.')
+param oboRequiredAppRoles string = ''
 param redirectUri string
 param postLogoutRedirectUri string
 
@@ -116,6 +122,13 @@ var signInSettings = {
   AzureAd__Scopes: azureAdScopes
 }
 
+// What a bearer token at /api/obo must carry; unset settings take the app's defaults.
+var oboSettings = union(
+  empty(azureAdAudience) ? {} : { AzureAd__Audience: azureAdAudience },
+  empty(oboRequiredScopes) ? {} : { Obo__RequiredScopes: oboRequiredScopes },
+  empty(oboRequiredAppRoles) ? {} : { Obo__RequiredAppRoles: oboRequiredAppRoles }
+)
+
 // Federated credential: the identity's token is the client assertion, so there is no secret at all.
 var managedIdentityCredentialSettings = {
   AzureAd__ClientCredentials__0__SourceType: 'SignedAssertionFromManagedIdentity'
@@ -170,6 +183,7 @@ var appSettings = union(
   authoritySettings,
   b2cSettings,
   signInSettings,
+  oboSettings,
   credentialSettings,
   tokenCacheSettings,
   sessionSettings,

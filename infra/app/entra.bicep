@@ -20,6 +20,11 @@ param identityPrincipalId string
 var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
 var userReadScopeId = 'e1fe6dd8-ba31-4d61-89e7-88639da4683d'
 
+// The app's own API for /api/obo ("Expose an API"): an App ID URI of a form Entra accepts for a new
+// registration (api://<tenant id>/<string>; api://<app id> cannot name the app it is part of) and
+// the scope access_as_user, the default of Obo__RequiredScopes.
+var apiAudience = 'api://${tenant().tenantId}/${uniqueName}'
+
 // Managed identity tokens are issued by the tenant's v2.0 endpoint for this audience.
 var identityTokenIssuer = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
 var identityTokenAudience = 'api://AzureADTokenExchange'
@@ -36,6 +41,24 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
       enableAccessTokenIssuance: false
       enableIdTokenIssuance: false
     }
+  }
+  identifierUris: [
+    apiAudience
+  ]
+  api: {
+    requestedAccessTokenVersion: 2
+    oauth2PermissionScopes: [
+      {
+        id: guid(uniqueName, 'access_as_user')
+        value: 'access_as_user'
+        type: 'User'
+        isEnabled: true
+        adminConsentDisplayName: 'Call the app\'s APIs for the signed-in user'
+        adminConsentDescription: 'Lets a client call this app\'s /api/obo for the signed-in user, which then calls downstream APIs on their behalf.'
+        userConsentDisplayName: 'Call the app\'s APIs for you'
+        userConsentDescription: 'Lets a client call this app for you, which then calls downstream APIs on your behalf.'
+      }
+    ]
   }
   requiredResourceAccess: [
     {
@@ -65,4 +88,5 @@ resource servicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
 }
 
 output clientId string = application.appId
+output apiAudience string = apiAudience
 output servicePrincipalId string = servicePrincipal.id

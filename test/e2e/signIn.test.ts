@@ -75,6 +75,12 @@ test('sign in, see my claims, call the API, sign out, and Back shows no signed-i
   expect(await page.content()).not.toMatch(TOKEN_PATTERN);
   await shots.take(page, 'api-answer');
 
+  // On-behalf-of from the page: the proxy calls the app's own /api/obo/demo/, which exchanges the token for the demo API's.
+  const obo = await callApiFromPage(page, 'obo');
+  expect(obo.status).toBe(200);
+  expect(JSON.parse(obo.body)).toMatchObject({ user: { name: 'Ada Lovelace' }, audience: 'api://demo-api', azp: 'local-dev-client' });
+  expect(await page.content()).not.toMatch(TOKEN_PATTERN);
+
   // A problem from the proxy is shown, not swallowed.
   const missing = await callApiFromPage(page, 'demo', 'no/such/route');
   expect(missing.status).toBe(404);

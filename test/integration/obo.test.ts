@@ -202,6 +202,29 @@ test('a body is forwarded with the exchanged token; the caller\'s Authorization 
   expect(echo.headers['authorization']).toBe('Bearer <redacted>');
 });
 
+test('an app-only caller: admitted only by Obo__RequiredAppRoles, and the API is called with the app\'s own token for its resource', async () => {
+  const daemon = { oid: 'c0ffee00-0000-4000-8000-0000000000d4' };
+  const appToken = await providerSigned(tokenClaims({ sub: daemon.oid, oid: daemon.oid, name: undefined, scp: undefined, roles: ['Orders.Sync'], idtyp: 'app', azp: 'daemon-app' }));
+  // Not configured: no scope, no admitted role.
+  const refused = await oboCall(appToken);
+  expect(refused.status).toBe(403);
+  expect(await refused.json()).toMatchObject({ code: 'bearer_scope_insufficient', detail: 'The token has no scope and none of the required app roles.' });
+
+  stack.restartRuntime({ ...stack.settings, Obo__RequiredScopes: 'access_as_user', Obo__RequiredAppRoles: 'Orders.Sync' });
+  try {
+    const before = { obo: exchanges(), app: stack.idp!.stats.grants.client_credentials };
+    const answer = await oboCall(appToken);
+    expect(answer.status).toBe(200);
+    // The demo API got an app token of this app (roles from api://demo-api/.default), not a user's.
+    expect(await answer.json()).toMatchObject({ user: { name: 'Local token handler' }, scopes: ['Data.Read'], audience: DEMO_API_AUDIENCE, azp: DEV_CLIENT_ID });
+    expect({ obo: exchanges() - before.obo, app: stack.idp!.stats.grants.client_credentials - before.app }).toEqual({ obo: 0, app: 1 });
+    // A user's token still needs its scope.
+    expect((await oboCall(await providerSigned(tokenClaims()))).status).toBe(200);
+  } finally {
+    stack.restartRuntime();
+  }
+});
+
 describe('Conditional Access on the downstream API (authentication context c1)', () => {
   let ca: LocalStack;
   beforeAll(async () => {
