@@ -142,6 +142,8 @@ function showLogin(state: ProviderState, res: ServerResponse, transaction: Trans
     username: username ?? transaction.loginHint,
     error,
     users: state.users,
+    // Only B2C's user flows have the link, as only B2C answers it with AADB2C90118.
+    forgotPassword: transaction.dialect?.kind === 'b2c',
   };
   sendHtml(res, 200, loginPage(model, nonce), nonce);
 }

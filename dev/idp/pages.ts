@@ -18,6 +18,8 @@ const STYLE = `
   .actions { display: flex; gap: 12px; margin-top: 24px; }
   button { flex: 1; padding: 10px 16px; font: inherit; font-weight: 600; border-radius: 8px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
   button.secondary { background: transparent; color: var(--text); border-color: var(--border); }
+  .forgot { margin: 16px 0 0; }
+  button.link { flex: none; padding: 0; border: 0; background: none; color: var(--accent); font-weight: 400; text-decoration: underline; }
   .error { color: var(--error); border: 1px solid currentColor; border-radius: 8px; padding: 8px 12px; margin: 0 0 16px; }
   .hint { margin-top: 24px; padding-top: 16px; border-top: 1px solid var(--border); font-size: 13px; color: var(--muted); }
   .hint ul { margin: 4px 0 0; padding-left: 18px; }
@@ -54,6 +56,8 @@ export interface LoginPageModel {
   username?: string;
   error?: string;
   users: readonly DevUser[];
+  /** Azure AD B2C's "Forgot your password?" link: the app gets AADB2C90118 and starts its reset flow. */
+  forgotPassword?: boolean;
 }
 
 export function loginPage(model: LoginPageModel, nonce: string): string {
@@ -79,6 +83,7 @@ ${error}
 <button type="submit">Sign in</button>
 <button name="cancel" value="1" class="secondary" formnovalidate>Cancel</button>
 </div>
+${model.forgotPassword ? '<p class="forgot"><button name="forgot" value="1" class="link" formnovalidate>Forgot your password?</button></p>' : ''}
 </form>
 <div class="hint">Demo accounts<ul>${hints}</ul></div>`,
     nonce,

@@ -18,17 +18,25 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** Starts a sign-in and presses a button of the provider's page (forgot password, cancel). */
+/** The name and value a button of the page submits with its form, as a browser sends them when it is pressed; undefined when the page has none. */
+function pageButton(html: string, name: string): { name: string; value: string; label: string } | undefined {
+  const match = new RegExp(`<button name="${name}" value="([^"]*)"[^>]*>([^<]*)</button>`).exec(html);
+  return match ? { name, value: match[1]!, label: match[2]! } : undefined;
+}
+
+/** Starts a sign-in and presses a button of the provider's login page (its "Forgot your password?" link, Cancel). */
 async function pressAtProvider(jar: CookieJar, query: string, button: 'forgot' | 'cancel'): Promise<Response> {
   const login = await send(`${stack.appUrl}/api/login?${query}`, jar);
   const authorize = new URL(login.headers.get('location')!);
   const providerJar = new CookieJar();
-  const page = await send(authorize.href, providerJar);
-  const transaction = hiddenField(await page.text(), 'transaction');
+  const page = await (await send(authorize.href, providerJar)).text();
+  const transaction = hiddenField(page, 'transaction');
+  const pressed = pageButton(page, button);
+  if (!pressed) throw new Error(`the login page has no ${button} button`);
   const answer = await send(`${authorize.origin}/authorize/login`, providerJar, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ transaction, [button]: '1' }).toString(),
+    body: new URLSearchParams({ transaction, [pressed.name]: pressed.value }).toString(),
   });
   const html = await answer.text();
   const fields = Object.fromEntries(['state', 'error', 'error_description'].map((name) => [name, hiddenField(html, name)]));
@@ -50,6 +58,17 @@ test('sign-up/sign-in user flow: its authority path, B2C issuer and policy; the 
   expect(out.status).toBe(302);
   expect(new URL(out.headers.get('location')!).pathname).toBe('/contoso.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/logout');
   expect(await readCacheRow(stack)).toBeUndefined();
+});
+
+test('the login page of a B2C user flow has a "Forgot your password?" link; the same provider\'s plain OpenID page has none', async () => {
+  const login = await send(`${stack.appUrl}/api/login?returnUrl=%2F`, new CookieJar());
+  const authorize = new URL(login.headers.get('location')!);
+  expect(pageButton(await (await send(authorize.href, new CookieJar())).text(), 'forgot')).toEqual({ name: 'forgot', value: '1', label: 'Forgot your password?' });
+  const plain = new URL(authorize.href);
+  plain.pathname = '/authorize';
+  const plainPage = await send(plain.href, new CookieJar());
+  expect(plainPage.status).toBe(200);
+  expect(pageButton(await plainPage.text(), 'forgot')).toBeUndefined();
 });
 
 test('AADB2C90118 (forgot password) starts the reset-password user flow, keeping the return URL', async () => {
