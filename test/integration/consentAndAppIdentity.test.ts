@@ -1,11 +1,12 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
-import { CookieJar, proxyCall, signIn } from '../support/browserless';
+import { CookieJar, postBack, proxyCall, send, signIn, signInAtProvider } from '../support/browserless';
 import { cacheTable } from '../support/cacheRows';
 
 /**
- * App identity (client credentials) through the real functions, beside a provider that asks
- * for consent per API; the demo API checks the audience and the role it gets. (Incremental
- * consent through the provider's consent screen is test/e2e/consent.test.ts.)
+ * Incremental consent and app identity (client credentials) through the real functions, beside
+ * a provider that asks for consent per API on its consent screen; the demo API checks the
+ * audience and the scope or role it gets. (The same consent in a real browser, with the page's
+ * prompt: test/e2e/consent.test.ts.)
  */
 let stack: LocalStack;
 
@@ -26,4 +27,50 @@ test('app identity: RequestAppToken calls with a client-credentials token (roles
   expect(await first.json()).toMatchObject({ user: { name: 'Local token handler' }, scopes: ['Data.Read'] });
   expect((await proxyCall(stack.appUrl, jar, 'demoapp/profile')).status).toBe(200);
   expect(stack.idp!.stats.grants.client_credentials - grants).toBe(1);
+});
+
+/** The proxy's 401 for an API the user has not consented to: its loginUrl asks for the API's scope. */
+async function refusedForConsent(jar: CookieJar): Promise<URL> {
+  const refused = await proxyCall(stack.appUrl, jar, 'demo/profile', { headers: { referer: `${stack.appUrl}/api/` } });
+  expect(refused.status).toBe(401);
+  const problem = (await refused.json()) as { code: string; loginUrl: string };
+  expect(problem.code).toBe('interaction_required');
+  const loginUrl = new URL(problem.loginUrl, stack.appUrl);
+  expect(loginUrl.pathname).toBe('/api/login');
+  expect(loginUrl.searchParams.get('scopes')).toBe('api://demo-api/Data.Read');
+  return loginUrl;
+}
+
+test('incremental consent: the first call needs consent (401 with a loginUrl for the API\'s scope); Accept on the consent screen, and the same call succeeds', async () => {
+  const jar = new CookieJar();
+  const first = await signInAtProvider(stack.appUrl, jar, { username: 'ada@contoso.dev' });
+  // Sign-in asks for no API, so no consent screen yet.
+  expect(first.consentScopes).toBeUndefined();
+  expect((await postBack(first, jar)).status).toBe(302);
+  const loginUrl = await refusedForConsent(jar);
+
+  const consented = await signInAtProvider(stack.appUrl, jar, { loginQuery: loginUrl.search.slice(1), username: 'ada@contoso.dev', consent: 'accept' });
+  expect(consented.consentScopes).toEqual(expect.arrayContaining(['api://demo-api/Data.Read', 'openid']));
+  const back = await postBack(consented, jar);
+  expect(back.status).toBe(302);
+  expect(back.headers.get('location')).toBe('/api/');
+  const ok = await proxyCall(stack.appUrl, jar, 'demo/profile');
+  expect(ok.status).toBe(200);
+  expect(await ok.json()).toMatchObject({ user: { name: 'Ada Lovelace' }, scopes: ['Data.Read'], audience: 'api://demo-api' });
+});
+
+test('incremental consent, Cancel: back at the return URL with signInError=access_denied, still signed in, and the API still needs consent', async () => {
+  const jar = new CookieJar();
+  await signIn(stack.appUrl, jar, { username: 'grace@contoso.dev' });
+  const loginUrl = await refusedForConsent(jar);
+  const cancelled = await signInAtProvider(stack.appUrl, jar, { loginQuery: loginUrl.search.slice(1), username: 'grace@contoso.dev', consent: 'cancel' });
+  expect(cancelled.consentScopes).toContain('api://demo-api/Data.Read');
+  expect(cancelled.fields['error']).toBe('access_denied');
+  const back = await postBack(cancelled, jar);
+  expect(back.status).toBe(302);
+  const landing = new URL(back.headers.get('location')!, stack.appUrl);
+  expect(landing.pathname).toBe('/api/');
+  expect(landing.searchParams.get('signInError')).toBe('access_denied');
+  expect((await send(`${stack.appUrl}/api/me`, jar)).status).toBe(200);
+  await refusedForConsent(jar);
 });

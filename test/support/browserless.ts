@@ -52,10 +52,23 @@ export function hiddenField(html: string, name: string): string {
 export interface ProviderAnswer {
   readonly action: string;
   readonly fields: Record<string, string>;
+  /** The scopes the provider's consent screen listed, when it showed one (incremental consent). */
+  readonly consentScopes?: readonly string[];
 }
 
-/** /api/login, the provider's login page and form: returns the form the provider posts back (not yet posted). */
-export async function signInAtProvider(appUrl: string, jar: CookieJar, options: { returnUrl?: string; username?: string; loginQuery?: string } = {}): Promise<ProviderAnswer> {
+export interface ProviderSignInOptions {
+  readonly returnUrl?: string;
+  readonly username?: string;
+  readonly loginQuery?: string;
+  /** What to press when the provider shows its consent screen (default Accept). */
+  readonly consent?: 'accept' | 'cancel';
+}
+
+/**
+ * /api/login, the provider's login page and form, and its consent screen when it shows one:
+ * returns the form the provider posts back (not yet posted).
+ */
+export async function signInAtProvider(appUrl: string, jar: CookieJar, options: ProviderSignInOptions = {}): Promise<ProviderAnswer> {
   const query = options.loginQuery ?? `returnUrl=${encodeURIComponent(options.returnUrl ?? '/')}`;
   const login = await send(`${appUrl}/api/login?${query}`, jar);
   if (login.status !== 302) throw new Error(`login answered ${login.status}: ${await login.text()}`);
@@ -70,7 +83,20 @@ export async function signInAtProvider(appUrl: string, jar: CookieJar, options: 
     body: new URLSearchParams({ transaction, username: options.username ?? 'ada@contoso.dev', password: 'password' }).toString(),
   });
   if (answer.status !== 200) throw new Error(`provider login answered ${answer.status}`);
-  const html = await answer.text();
+  let html = await answer.text();
+  let consentScopes: string[] | undefined;
+  if (html.includes('action="/authorize/consent"')) {
+    // The consent screen (the provider's session cookie from the login answer goes with it), Accept or Cancel pressed.
+    consentScopes = [...html.matchAll(/<li>[^<]*(?:<strong>[^<]*<\/strong>[^<]*)?<code>([^<]+)<\/code><\/li>/g)].map((m) => m[1]!);
+    const button = options.consent ?? 'accept';
+    const consent = await send(`${authorize.origin}/authorize/consent`, providerJar, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ transaction: hiddenField(html, 'transaction'), [button]: '1' }).toString(),
+    });
+    if (consent.status !== 200) throw new Error(`provider consent answered ${consent.status}`);
+    html = await consent.text();
+  }
   const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
   if (!action) throw new Error('no form_post form');
   const fields: Record<string, string> = {};
@@ -81,7 +107,7 @@ export async function signInAtProvider(appUrl: string, jar: CookieJar, options: 
       /* absent */
     }
   }
-  return { action: action.replace(/&amp;/g, '&'), fields };
+  return { action: action.replace(/&amp;/g, '&'), fields, ...(consentScopes ? { consentScopes } : {}) };
 }
 
 export function postBack(answer: ProviderAnswer, jar: CookieJar, accept = 'application/json'): Promise<Response> {
@@ -93,7 +119,7 @@ export function postBack(answer: ProviderAnswer, jar: CookieJar, accept = 'appli
 }
 
 /** A whole sign-in: the jar then holds the session cookie. */
-export async function signIn(appUrl: string, jar: CookieJar, options: { returnUrl?: string; username?: string } = {}): Promise<Response> {
+export async function signIn(appUrl: string, jar: CookieJar, options: ProviderSignInOptions = {}): Promise<Response> {
   const answer = await signInAtProvider(appUrl, jar, options);
   const back = await postBack(answer, jar);
   if (back.status !== 302) throw new Error(`redirect answered ${back.status}: ${await back.text()}`);
