@@ -14,6 +14,8 @@ export interface DemoApiOptions {
   audience: string;
   /** Short scope name the token's `scp` must hold, e.g. `Data.Read` (an app token's `roles` also qualify). */
   requiredScope: string;
+  /** A scope calls that change something (not GET, HEAD, OPTIONS) must also hold, e.g. B2C's `demo.write`; without it: 403 insufficient_scope. */
+  writeScope?: string;
   port?: number;
 }
 
@@ -200,6 +202,12 @@ export async function startDemoApi(options: DemoApiOptions): Promise<DemoApi> {
     stats.authorized += 1;
     const path = rawUrl.split('?')[0]!;
     const method = req.method ?? 'GET';
+    if (options.writeScope && !['GET', 'HEAD', 'OPTIONS'].includes(method) && !scopesOf(payload).scopes.includes(options.writeScope)) {
+      req.resume();
+      // RFC 6750: a valid token without the scope is 403, not 401 (a new token of the same grant would not help).
+      sendJson(res, 403, { error: 'insufficient_scope', scope: options.writeScope }, { 'www-authenticate': `Bearer realm="demo-api", error="insufficient_scope", scope="${options.writeScope}"` });
+      return;
+    }
     if (claimsChallenges.intercept(payload, path, res)) {
       req.resume();
       return;

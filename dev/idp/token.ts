@@ -80,7 +80,7 @@ async function issueUserTokens(state: ProviderState, input: UserTokenInput): Pro
   let scp: string[];
   if (resource) {
     scopeStrings = grantedScopes(state, client, user, resource);
-    audience = resource.api.audience;
+    audience = resource.api.tokenAudience ?? resource.api.audience;
     scp = scopeStrings.map((scope) => shortScopeName(resource.api, scope));
   } else {
     // Sign-in only: a token for the app itself (and /userinfo), as Entra would issue one for Graph.
@@ -211,7 +211,7 @@ async function clientCredentialsGrant(state: ProviderState, client: DevClient, p
   }
   const app = { oid: servicePrincipalId(client.clientId), tid: DEV_TENANT_ID, displayName: client.displayName ?? client.clientId };
   const access = await issueAccessToken(tokensFor(state, dialect, app.tid), {
-    audience: resource.api.audience,
+    audience: resource.api.tokenAudience ?? resource.api.audience,
     clientId: client.clientId,
     roles: appRoles(resource.api),
     app,

@@ -55,6 +55,11 @@ export interface DevApi {
   /** Roles put in app tokens (client credentials); default the scopes' short names. */
   appRoles?: string[];
   /**
+   * The `aud` of its access tokens when it is not `audience`: Azure AD B2C (and Entra's v2.0
+   * tokens) name the API's application (client) id, while its scopes keep the App ID URI.
+   */
+  tokenAudience?: string;
+  /**
    * The app registration that exposes this API ("Expose an API"): tokens for it may be
    * exchanged on-behalf-of by that client, as tokens whose audience is its client id.
    */
