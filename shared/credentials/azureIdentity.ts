@@ -1,6 +1,49 @@
-import type { TokenCredential } from '@azure/core-auth';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { AppConfig } from '../config';
+import { MANAGED_IDENTITY_TIMEOUT_MS } from '../deadline';
+
+/** One token request of the app's Azure identity, its retries included. */
+export const AZURE_CREDENTIAL_TIMEOUT_MS = 3 * MANAGED_IDENTITY_TIMEOUT_MS;
+
+/**
+ * @azure/identity's managed identity source (MSAL underneath) ignores the abort signal and the
+ * request timeout it is given: an identity endpoint that accepts and never answers held a
+ * sign-in until the request's deadline. Every token request is cut after `ms`, or sooner when
+ * the caller's signal fires, with a `TimeoutError` (or the signal's reason).
+ */
+export function boundedCredential(credential: TokenCredential, ms: number = AZURE_CREDENTIAL_TIMEOUT_MS): TokenCredential {
+  return {
+    getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+      const controller = new AbortController();
+      const caller = options?.abortSignal;
+      return new Promise<AccessToken | null>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const settle = (done: () => void) => {
+          clearTimeout(timer);
+          caller?.removeEventListener('abort', onCaller);
+          done();
+        };
+        const stop = (reason: unknown) =>
+          settle(() => {
+            controller.abort(reason);
+            reject(reason);
+          });
+        const onCaller = () => {
+          const reason = (caller as { reason?: unknown } | undefined)?.reason;
+          stop(reason instanceof Error ? reason : new DOMException('The token request was aborted', 'AbortError'));
+        };
+        if (caller?.aborted) return onCaller();
+        timer = setTimeout(() => stop(new DOMException('The Azure identity did not answer in time', 'TimeoutError')), ms);
+        caller?.addEventListener('abort', onCaller, { once: true });
+        credential.getToken(scopes, { ...options, abortSignal: controller.signal }).then(
+          (token) => settle(() => resolve(token)),
+          (error: unknown) => settle(() => reject(error)),
+        );
+      });
+    },
+  };
+}
 
 /** The Azure credential for a user-assigned identity (named by its client id), or without one the default. */
 export type AzureCredentialFactory = (clientId?: string) => TokenCredential;
@@ -24,7 +67,7 @@ function cachedPerClientId(create: (clientId: string | undefined) => TokenCreden
  * host's identity in Azure). One credential per identity and process, so tokens are cached.
  */
 export function defaultAzureCredentialFactory(): AzureCredentialFactory {
-  return cachedPerClientId((clientId) => (clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential()));
+  return cachedPerClientId((clientId) => boundedCredential(clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential()));
 }
 
 /**
@@ -33,7 +76,7 @@ export function defaultAzureCredentialFactory(): AzureCredentialFactory {
  * endpoint itself (IDENTITY_ENDPOINT/IDENTITY_HEADER on App Service and Functions, else IMDS).
  */
 export function managedIdentityCredentialFactory(): AzureCredentialFactory {
-  return cachedPerClientId((clientId) => (clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential()));
+  return cachedPerClientId((clientId) => boundedCredential(clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential()));
 }
 
 /**

@@ -52,6 +52,8 @@ function readFailure(error: unknown, ref: VaultSecretReference): ProblemError {
   }
   if (status === 429) return keyVaultProblem('key_vault_throttled', `${where}: Key Vault is throttling requests (HTTP 429).`);
   if (typeof status === 'number' && status >= 500) return keyVaultProblem('key_vault_unavailable', `${where}: Key Vault answered HTTP ${status}.`);
+  // The app's identity did not answer in time (shared/credentials/azureIdentity.ts bounds it).
+  if (name === 'TimeoutError') return keyVaultProblem('key_vault_sign_in_failed', `${where}: the app's Azure identity gave no token for Key Vault in time.`);
   if (CREDENTIAL_ERRORS.has(name)) return keyVaultProblem('key_vault_sign_in_failed', `${where}: the app's Azure identity could not get a token for Key Vault.`);
   if (name === 'RestError' || name === 'AbortError') return keyVaultProblem('key_vault_unreachable', `${where}: Key Vault could not be reached.`);
   return keyVaultProblem('key_vault_request_failed', `${where}: the read failed (${name || typeof error}).`);
