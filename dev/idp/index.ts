@@ -135,7 +135,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     server.close();
     throw error;
   });
-  const issuer = `https://127.0.0.1:${port}`;
+  const issuer = `https://127.0.0.1:${options.publicPort || port}`;
   const browserOrigin = `http://localhost:${browserPort}`;
   state = new ProviderState(issuer, keys, options, browserOrigin);
 

@@ -76,6 +76,11 @@ export interface DevIdentityProviderOptions {
   tls: { certPem: string; keyPem: string };
   /** 0 or absent: a free port. */
   port?: number;
+  /**
+   * The port clients reach the provider on when something sits in front of it (a test's fault
+   * proxy): its issuer and every endpoint it advertises then name this port. Default `port`.
+   */
+  publicPort?: number;
   clients: DevClient[];
   users?: DevUser[];
   apis?: DevApi[];

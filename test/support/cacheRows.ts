@@ -3,13 +3,16 @@ import { fromEntity, partitionKeyFor, ROW_KEY, toEntity } from '../../shared/tok
 import type { LocalStack } from '../../dev/stack';
 import { DEFAULT_USERS } from '../../dev/idp';
 
+/** What the helpers need of a stack: its settings (the Table) and its runtime (the row cipher); an app in another process is described by the same two. */
+export type CacheStack = Pick<LocalStack, 'settings' | 'runtime'>;
+
 /** The app's own row cipher: rows are encrypted at rest, and a test opens them as the app does. */
-async function appCipher(stack: LocalStack) {
+async function appCipher(stack: CacheStack) {
   return (await stack.runtime.get()).tokenCache.cipher;
 }
 
 /** Direct access to the cache table, to look at and tamper with rows as an outsider would. */
-export function cacheTable(stack: LocalStack): TableClient {
+export function cacheTable(stack: CacheStack): TableClient {
   return TableClient.fromConnectionString(stack.settings['TokenCache__ConnectionString']!, stack.settings['TokenCache__TableName'] ?? 'TokenCache', { allowInsecureConnection: true });
 }
 
@@ -18,7 +21,7 @@ export function homeAccountIdOf(username = 'ada@contoso.dev'): string {
   return `${user.oid}.${user.tid}`;
 }
 
-export async function readCacheRow(stack: LocalStack, username?: string): Promise<{ cache: Record<string, Record<string, Record<string, string>>>; etag: string } | undefined> {
+export async function readCacheRow(stack: CacheStack, username?: string): Promise<{ cache: Record<string, Record<string, Record<string, string>>>; etag: string } | undefined> {
   try {
     const entity = await cacheTable(stack).getEntity<Record<string, unknown>>(partitionKeyFor(homeAccountIdOf(username)), ROW_KEY);
     return { cache: JSON.parse(fromEntity(entity, await appCipher(stack))!), etag: entity.etag };
@@ -29,7 +32,7 @@ export async function readCacheRow(stack: LocalStack, username?: string): Promis
 }
 
 /** Makes every access token in the account's row look expired, as time would. */
-export async function expireAccessTokens(stack: LocalStack, username?: string): Promise<void> {
+export async function expireAccessTokens(stack: CacheStack, username?: string): Promise<void> {
   const row = (await readCacheRow(stack, username))!;
   const past = String(Math.floor(Date.now() / 1000) - 60);
   for (const token of Object.values(row.cache['AccessToken'] ?? {})) {
@@ -42,6 +45,6 @@ export async function expireAccessTokens(stack: LocalStack, username?: string): 
   await cacheTable(stack).updateEntity(entity, 'Merge', { etag: row.etag });
 }
 
-export async function deleteCacheRow(stack: LocalStack, username?: string): Promise<void> {
+export async function deleteCacheRow(stack: CacheStack, username?: string): Promise<void> {
   await cacheTable(stack).deleteEntity(partitionKeyFor(homeAccountIdOf(username)), ROW_KEY);
 }
