@@ -5,8 +5,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The browser tests have their own configuration (test/e2e/jest.config.js).
-  testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
+  // The browser tests and the fault suite have their own configurations (test/e2e/, test/faults/jest.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/faults/'],
   transform: {
     '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
   },
