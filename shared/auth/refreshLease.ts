@@ -33,12 +33,31 @@ export function refreshLeaseHook(table: TokenCacheTable, partitionKey: string, s
     const lease = await table.tryTakeRefreshLease(partitionKey, REFRESH_LEASE_MS);
     if (lease) {
       state.lease = lease;
+      // A call that read the row before another refresh wrote it may get here after that refresh
+      // let go of the lease: its refresh token is then spent (single use). Read the row again instead.
+      if (await refreshTokenReplaced(table, partitionKey, body.get('refresh_token'))) {
+        state.refreshedElsewhere = true;
+        throw new RefreshedElsewhere();
+      }
       return;
     }
     await waitForRelease(table, partitionKey);
     state.refreshedElsewhere = true;
     throw new RefreshedElsewhere();
   };
+}
+
+/** True when the row no longer holds the refresh token about to be redeemed: someone refreshed since it was read. */
+async function refreshTokenReplaced(table: TokenCacheTable, partitionKey: string, refreshToken: string | null): Promise<boolean> {
+  if (!refreshToken) return false;
+  const row = await table.read(partitionKey);
+  if (!row) return false;
+  try {
+    const held = (JSON.parse(row.cache) as { RefreshToken?: Record<string, { secret?: unknown }> }).RefreshToken ?? {};
+    return !Object.values(held).some((entry) => entry?.secret === refreshToken);
+  } catch {
+    return false;
+  }
 }
 
 /** Until the holder releases the lease or it runs out; bounded by the lease and the request's deadline. */
