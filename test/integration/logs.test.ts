@@ -83,8 +83,8 @@ test('one line per request and per event, correlated, and nothing secret in any 
   expect(redirects[1]?.dependencies).toMatchObject({ provider: { calls: expect.any(Number) }, table: { calls: expect.any(Number) } });
   const proxied = requests('proxy');
   expect(proxied.map((r) => r.token)).toEqual(['refreshed', 'cache', 'refreshed']);
-  // A refresh: the row's read, the refresh lease's insert, the row's write, the lease's release.
-  expect(proxied[0]?.dependencies).toMatchObject({ table: { calls: 4 }, provider: { calls: 1 }, api: { calls: 1 } });
+  // A refresh: the row's read, the refresh lease's insert, the row's read again under the lease (its refresh token still current?), the row's write, the lease's release.
+  expect(proxied[0]?.dependencies).toMatchObject({ table: { calls: 5 }, provider: { calls: 1 }, api: { calls: 1 } });
   expect(proxied[1]?.dependencies).toEqual({ table: expect.objectContaining({ calls: 1, failures: 0 }), api: expect.objectContaining({ calls: 1 }) });
   expect(proxied[0]?.route).toBe('proxy/{api}/{*path}');
 
