@@ -20,18 +20,20 @@ export class ExpiringMap<V> {
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
+    /** Milliseconds since the epoch; tests pass their own clock. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   set(key: string, value: V, ttlMs = this.ttlMs): void {
     this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
     this.evict();
   }
 
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
+    if (entry.expiresAt <= this.now()) {
       this.entries.delete(key);
       return undefined;
     }
@@ -43,18 +45,18 @@ export class ExpiringMap<V> {
   }
 
   list(): [string, V][] {
-    const now = Date.now();
+    const now = this.now();
     return [...this.entries.entries()].filter(([, entry]) => entry.expiresAt > now).map(([key, entry]) => [key, entry.value]);
   }
 
   values(): V[] {
-    const now = Date.now();
+    const now = this.now();
     return [...this.entries.values()].filter((entry) => entry.expiresAt > now).map((entry) => entry.value);
   }
 
   /** Drops from the oldest end: everything over the cap, then expired entries up to the first live one. */
   private evict(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxEntries && entry.expiresAt > now) break;
       this.entries.delete(key);

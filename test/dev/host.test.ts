@@ -1,6 +1,8 @@
 import { HttpResponse, type Cookie, type HttpHandler, type HttpRequest, type InvocationContext } from '@azure/functions';
 import { createRequire } from 'node:module';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { startLocalFunctionsHost, type LocalFunctionsHost } from '../../dev/host';
 import type { HttpFunctionRegistration } from '../../functions/registration';
 
@@ -11,7 +13,14 @@ interface Seen {
   invocationId: string;
 }
 const seenBy = async (res: Response): Promise<Seen> => (await res.json()) as Seen;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The `stream` function's next part waits until the test has read the previous one: a buffering host would never finish it. */
+let nextPart: (() => void) | undefined;
+function partRead(): void {
+  const go = nextPart;
+  nextPart = undefined;
+  go?.();
+}
 
 /** Echoes what the handler saw, so tests can check the mapping from the wire. */
 async function echo(request: HttpRequest, context: InvocationContext) {
@@ -94,7 +103,7 @@ const functions: HttpFunctionRegistration[] = [
           async start(controller) {
             for (const part of ['one,', 'two,', 'three']) {
               controller.enqueue(encoder.encode(part));
-              await sleep(30);
+              await new Promise<void>((resolve) => (nextPart = resolve));
             }
             controller.close();
           },
@@ -119,15 +128,15 @@ const functions: HttpFunctionRegistration[] = [
     options: {
       methods: ['GET'],
       handler: () => {
-        let n = 0;
+        // One chunk, then nothing until the host gives up on the stream (the client left).
+        let stop: (() => void) | undefined;
         return {
           body: new ReadableStream<Uint8Array>({
-            async pull(controller) {
-              await sleep(5);
-              // Bounded: stop anyway after ~10 s worth of chunks.
-              if (n++ > 2000) controller.close();
-              else controller.enqueue(encoder.encode(`chunk ${n}\n`));
+            start(controller) {
+              controller.enqueue(encoder.encode('chunk 1\n'));
             },
+            pull: () => new Promise<void>((resolve) => (stop = resolve)),
+            cancel: () => stop?.(),
           }),
         };
       },
@@ -165,9 +174,26 @@ const functions: HttpFunctionRegistration[] = [
 
 let host: LocalFunctionsHost;
 const lines: string[] = [];
+const lineWaiters = new Set<(line: string) => void>();
+
+/** The first log line from now on that matches: tests wait on the host's log, never on time. */
+function nextLine(matches: (line: string) => boolean): Promise<string> {
+  return new Promise((resolve) => {
+    const waiter = (line: string): void => {
+      if (!matches(line)) return;
+      lineWaiters.delete(waiter);
+      resolve(line);
+    };
+    lineWaiters.add(waiter);
+  });
+}
 
 beforeAll(async () => {
-  host = await startLocalFunctionsHost({ functions, port: 0, log: (line) => lines.push(line), maxRequestBodyBytes: 1024 * 1024, enableHttpStream: true });
+  const log = (line: string): void => {
+    lines.push(line);
+    for (const waiter of [...lineWaiters]) waiter(line);
+  };
+  host = await startLocalFunctionsHost({ functions, port: 0, log, maxRequestBodyBytes: 1024 * 1024, enableHttpStream: true });
 });
 afterAll(async () => {
   await host.close();
@@ -277,13 +303,14 @@ describe('local functions host', () => {
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     const chunks: string[] = [];
+    // Each part is written only after the previous one was read here: buffered, this never ends.
     for (let i = 0; i < 10; i++) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(decoder.decode(value));
+      partRead();
     }
-    expect(chunks.join('')).toBe('one,two,three');
-    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks).toEqual(['one,', 'two,', 'three']);
   });
 
   test('an AsyncIterable body is streamed too', async () => {
@@ -345,18 +372,19 @@ describe('local functions host', () => {
   });
 
   test('a client leaving mid-stream does not hurt the host', async () => {
+    const gone = nextLine((l) => l.startsWith('GET /api/endless -> '));
     const abort = new AbortController();
     const res = await fetch(`${host.url}/api/endless`, { signal: abort.signal });
     const reader = res.body!.getReader();
     await reader.read();
     abort.abort();
     await expect(reader.read()).rejects.toThrow();
-    await sleep(50);
+    expect(await gone).toMatch(/^GET \/api\/endless -> 200 \(endless, client gone\)/);
     expect((await fetch(`${host.url}/api/json`)).status).toBe(202);
-    expect(lines.some((l) => l.startsWith('GET /api/endless -> 200 (endless, client gone)'))).toBe(true);
   });
 
   test('a client leaving mid-upload does not hurt the host', async () => {
+    const ended = nextLine((l) => l.startsWith('POST /api/upload -> '));
     await new Promise<void>((resolve) => {
       const req = httpRequest({
         host: '127.0.0.1',
@@ -367,10 +395,10 @@ describe('local functions host', () => {
         headers: { 'content-length': String(512 * 1024) },
       });
       req.on('error', () => resolve());
-      req.write(Buffer.alloc(16 * 1024), () => setTimeout(() => req.destroy(), 30));
+      req.write(Buffer.alloc(16 * 1024), () => req.destroy());
       req.on('close', () => resolve());
     });
-    await sleep(50);
+    await ended;
     expect((await fetch(`${host.url}/api/json`)).status).toBe(202);
   });
 
@@ -380,12 +408,21 @@ describe('local functions host', () => {
   });
 });
 
-test('close() ends with keep-alive sockets open and frees the port', async () => {
-  const other = await startLocalFunctionsHost({ functions: [functions.find((f) => f.name === 'json')!], log: () => undefined });
+test('close() ends with a keep-alive socket idle and an upload stuck half-way, closes both, and frees the port', async () => {
+  const other = await startLocalFunctionsHost({ functions: functions.filter((f) => f.name === 'json' || f.name === 'upload'), log: () => undefined });
   expect((await fetch(`${other.url}/api/json`)).status).toBe(202); // leaves an idle keep-alive socket
-  const started = Date.now();
+  // An upload that stops half-way: Node's server.close() alone would wait for it (until the
+  // request timeout), so only the host's own cut ends this test in time. The host's
+  // `100 Continue` says it is reading the body.
+  const stuck = connect(other.port, '127.0.0.1');
+  // A reset is how the host cuts it: 'close' is the event, whatever error comes with it.
+  const stuckClosed = new Promise<void>((resolve) => stuck.once('close', () => resolve()));
+  stuck.on('error', () => undefined);
+  stuck.write('POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+  expect(String(await once(stuck, 'data'))).toMatch(/^HTTP\/1\.1 100 Continue/);
+  stuck.write('0123456789');
   await other.close();
-  expect(Date.now() - started).toBeLessThan(1500);
+  await stuckClosed;
   await expect(fetch(`${other.url}/api/json`)).rejects.toThrow();
 });
 

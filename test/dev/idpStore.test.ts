@@ -2,13 +2,20 @@ import { ExpiringMap } from '../../dev/idp/store';
 import { resolveScopes, ScopeError } from '../../dev/idp/scopes';
 
 describe('ExpiringMap', () => {
-  test('entries expire', async () => {
-    const map = new ExpiringMap<number>(20);
+  test('entries expire at their time to live, not a moment before', () => {
+    let now = 1_000_000;
+    const map = new ExpiringMap<number>(20_000, 10, () => now);
     map.set('a', 1);
+    map.set('b', 2, 60_000);
+    now += 19_999;
     expect(map.get('a')).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(map.list()).toEqual([['a', 1], ['b', 2]]);
+    now += 1;
     expect(map.get('a')).toBeUndefined();
+    expect(map.values()).toEqual([2]);
+    now += 40_000;
     expect(map.values()).toEqual([]);
+    expect(map.get('b')).toBeUndefined();
   });
 
   test('the oldest entries go first when the cap is reached', () => {

@@ -8,6 +8,7 @@ import { send } from '../support/browserless';
 import { createClientCertificate } from '../support/clientCertificates';
 import { startKeyVaultServer, type KeyVaultServer } from '../support/keyVaultServer';
 import { VAULT_TOKEN, keyVaultCertificateSettings, keyVaultSecretSettings, newSessionKeys, signInAndCallApi, vaultRuntimeOptions } from '../support/credentialStack';
+import { Signal } from '../support/signal';
 
 /**
  * Each Key Vault source through the real flow: an HTTPS Key Vault on loopback (challenge flow,
@@ -18,6 +19,7 @@ let vault: KeyVaultServer;
 let azurite: AzuriteTable;
 let stack: LocalStack | undefined;
 let logs: string[];
+const logged = new Signal();
 
 beforeAll(async () => {
   const tls = createDevCertificates();
@@ -45,17 +47,12 @@ async function start(settings: Settings, client: NonNullable<LocalStackOptions['
     port: 0,
     log: () => {},
     idp: { client },
-    runtime: vaultRuntimeOptions((line) => logs.push(line)),
+    runtime: vaultRuntimeOptions((line) => {
+      logs.push(line);
+      logged.notify();
+    }),
   });
   return stack;
-}
-
-async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('the condition did not come true in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function problemAt(url: string): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
@@ -126,7 +123,7 @@ test('an expired certificate: a start-up log line and a 503 naming the setting a
 
   const where = `AzureAd__ClientCredentials__0__KeyVaultCertificateName: ${vault.url}/secrets/old-cert`;
   // Loaded at start-up, in the background: the log names the setting and the vault object.
-  await eventually(() => logs.some((l) => l.includes('failed') && l.includes(where) && /expired on/.test(l)));
+  await logged.until(() => logs.some((l) => l.includes('failed') && l.includes(where) && /expired on/.test(l)));
   const { status, body, text } = await problemAt(`${stack!.appUrl}/api/login`);
   expect(status).toBe(503);
   expect(body).toMatchObject({ code: 'client_credential_unavailable', sources: [{ setting: 'AzureAd__ClientCredentials__0', code: 'client_certificate_expired' }] });

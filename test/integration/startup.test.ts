@@ -4,6 +4,7 @@ import { startLocalFunctionsHost } from '../../dev/host';
 import { createHttpFunctions } from '../../functions/app';
 import { runtimeSource } from '../../shared/runtime';
 import { send } from '../support/browserless';
+import { Signal } from '../support/signal';
 
 /**
  * What a newcomer sees at start-up and at /api/health: the log says what the local stack made up,
@@ -11,24 +12,20 @@ import { send } from '../support/browserless';
  */
 let stack: LocalStack;
 const logs: string[] = [];
+const logged = new Signal();
 
 beforeAll(async () => {
-  stack = await startLocalStack({ settings: {}, port: 0, log: (line) => logs.push(line) });
+  stack = await startLocalStack({ settings: {}, port: 0, log: (line) => {
+    logs.push(line);
+    logged.notify();
+  } });
 });
 afterAll(async () => {
   await stack?.close();
 });
 
-async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('the condition did not come true in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 test('with no settings, the start-up log says the local stack generated the client secret, not that the user set one', async () => {
-  await eventually(() => logs.some((line) => line.startsWith('client credential:')));
+  await logged.until(() => logs.some((line) => line.startsWith('client credential:')));
   const line = logs.find((l) => l.startsWith('client credential:'))!;
   expect(line).toBe('client credential: AzureAd__ClientCredentials__0 (a client secret the local stack generated for this run and registered with its dev provider)');
   expect(logs.join('\n')).not.toContain('from app settings');

@@ -7,6 +7,7 @@ import { addLogListener, logEvent, runLoggedRequest } from '../../shared/log';
 import { addDependencyObserver, nameDependencyOrigins, observeDependencies } from '../../shared/observe';
 import { startAzureMonitor, type RunningTelemetry } from '../../shared/telemetry/azureMonitor';
 import { staticTokenCredential } from '../support/keyVaultServer';
+import { Signal } from '../support/signal';
 
 /**
  * Application Insights through the real Azure Monitor distribution and exporter, against an
@@ -25,6 +26,7 @@ let downstream: Server;
 let ingestionUrl: string;
 let downstreamUrl: string;
 const envelopes: Envelope[] = [];
+const arrived = new Signal();
 const authorizations: string[] = [];
 let telemetry: RunningTelemetry;
 const credential = staticTokenCredential('monitor-token-0123456789');
@@ -42,6 +44,7 @@ beforeAll(async () => {
         authorizations.push(String(req.headers.authorization ?? ''));
         const items = (text.trim().startsWith('[') ? JSON.parse(text) : text.split('\n').filter(Boolean).map((line) => JSON.parse(line))) as Envelope[];
         envelopes.push(...items);
+        arrived.notify();
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ itemsReceived: items.length, itemsAccepted: items.length, errors: [] }));
       } else {
         res.writeHead(404).end();
@@ -67,12 +70,16 @@ afterAll(async () => {
   await Promise.all([ingestion, downstream].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
 });
 
-/** Waits for envelopes (the exporter batches): bounded, by polling what arrived. */
+/**
+ * Waits for envelopes (the exporter batches): after each flush, until the next batch arrives
+ * (metrics are exported every second, so one always does). Bounded in batches, not in time.
+ */
 async function received(predicate: (all: Envelope[]) => boolean, what: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (predicate(envelopes)) return;
+    const count = envelopes.length;
     await telemetry.flush();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await arrived.until(() => envelopes.length > count);
   }
   throw new Error(`no ${what} arrived; got ${envelopes.map((e) => e.data.baseType).join(', ')}`);
 }

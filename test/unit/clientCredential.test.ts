@@ -9,7 +9,7 @@ function loaderFrom(results: ((source: ClientCredentialSource) => LoadedCredenti
   const loader = Object.assign(
     async (source: ClientCredentialSource) => {
       loader.calls++;
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setImmediate(resolve)); // pending a turn, so concurrent callers overlap
       return results[Math.min(loader.calls - 1, results.length - 1)]!(source);
     },
     { calls: 0 },
@@ -62,12 +62,20 @@ test('reload: concurrent callers holding the refused credential share one load',
   expect(provider.loads).toBe(2);
 });
 
-test('a credential past its validUntil (a certificate\'s NotAfter) is loaded again', async () => {
-  const loader = loaderFrom([() => ({ ...secret('expiring'), validUntil: new Date(Date.now() + 50) }), () => secret('renewed')]);
-  const provider = new ClientCredentialProvider([keyVault(0)], { KeyVault: loader });
-  expect(await provider.get()).toEqual({ clientSecret: 'expiring' });
-  await new Promise((resolve) => setTimeout(resolve, 80));
-  expect(await provider.get()).toEqual({ clientSecret: 'renewed' });
+test('a credential past its validUntil (a certificate\'s NotAfter) is loaded again, not before', async () => {
+  let now = Date.UTC(2026, 11, 2);
+  const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+  try {
+    const loader = loaderFrom([() => ({ ...secret('expiring'), validUntil: new Date(now + 60_000) }), () => secret('renewed')]);
+    const provider = new ClientCredentialProvider([keyVault(0)], { KeyVault: loader });
+    expect(await provider.get()).toEqual({ clientSecret: 'expiring' });
+    now += 59_999;
+    expect(await provider.get()).toEqual({ clientSecret: 'expiring' });
+    now += 1;
+    expect(await provider.get()).toEqual({ clientSecret: 'renewed' });
+  } finally {
+    clock.mockRestore();
+  }
 });
 
 describe('clientSecretWarning', () => {

@@ -10,7 +10,7 @@ function tokenSource(lifetimeMs: number): TokenCredential & { calls: number; sco
     async getToken(scopes: string | string[]): Promise<AccessToken> {
       source.calls++;
       source.scopes.push(...[scopes].flat());
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setImmediate(resolve)); // pending a turn, so concurrent callers overlap
       return { token: `token-${source.calls}`, expiresOnTimestamp: Date.now() + lifetimeMs, tokenType: 'Bearer' };
     },
   };
@@ -32,7 +32,7 @@ test('asks for the token exchange audience once, and concurrent callers share th
 });
 
 test('is replaced five minutes before it expires, not later', async () => {
-  jest.useFakeTimers({ doNotFake: ['setTimeout'] });
+  jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate'] });
   const source = tokenSource(60 * 60 * 1000);
   const assertion = managedIdentityAssertion(source, failure);
   expect(await assertion()).toBe('token-1');
@@ -43,7 +43,7 @@ test('is replaced five minutes before it expires, not later', async () => {
 });
 
 test('a short-lived token is replaced halfway through its life', async () => {
-  jest.useFakeTimers({ doNotFake: ['setTimeout'] });
+  jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate'] });
   const source = tokenSource(4 * 60 * 1000);
   const assertion = managedIdentityAssertion(source, failure);
   await assertion();
