@@ -75,6 +75,8 @@ export interface LocalStack {
   readonly graph?: GraphStandIn;
   readonly azurite?: AzuriteTable;
   readonly devClient?: { readonly clientId: string; readonly clientSecret: string };
+  /** The dev CA the provider's and demo API's certificates chain to, when the stack made them (another process trusts it to reach them). */
+  readonly caCertPem?: string;
   close(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let graph: GraphStandIn | undefined;
     let azurite: AzuriteTable | undefined;
     let devClient: LocalStack['devClient'];
+    let caCertPem: string | undefined;
     let generatedSecret = false;
 
     const wantsIdp = !has(settings, 'AzureAd__ClientId', 'AzureAd__Authority', 'AzureAd__TenantId');
@@ -129,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (wantsIdp || wantsApi) {
       const tls = createDevCertificates();
       trustCertificateAuthority(tls.caCertPem);
+      caCertPem = tls.caCertPem;
       const client: DevClient = {
         clientId: DEV_CLIENT_ID,
         clientSecret: randomBytes(24).toString('base64url'),
@@ -227,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Timer functions run on their schedules, as under the Functions host (the purge timer).
     const timers = startTimers(createTimerFunctions(runtime), log);
     closers.push(() => timers.close());
-    return { appUrl, settings, embedded, host, runtime, restartRuntime, startInstance, timers, idp, demoApi, graph, azurite, devClient, close };
+    return { appUrl, settings, embedded, host, runtime, restartRuntime, startInstance, timers, idp, demoApi, graph, azurite, devClient, caCertPem, close };
   } catch (error) {
     await close();
     throw error;

@@ -42,10 +42,12 @@ if (target === 'app') {
   writeDeployFolder();
 } else if (target === 'measure') {
   await build({ ...common, entryPoints: ['scripts/measure.ts'], outfile: `${out}/scripts/measure.js`, packages: 'external' });
+} else if (target === 'bench') {
+  await build({ ...common, entryPoints: { 'scripts/bench': 'scripts/bench.ts', 'scripts/bench/appProcess': 'scripts/bench/appProcess.ts' }, outdir: out, packages: 'external' });
 } else if (target === 'dev') {
   await build({ ...common, entryPoints: ['dev/start.ts'], outfile: `${out}/dev/start.js`, packages: 'external' });
   await buildTelemetry(`${out}/dev`, { packages: 'external', minify: false });
 } else {
-  console.error(`unknown build target "${target}" (expected app, dev or measure)`);
+  console.error(`unknown build target "${target}" (expected app, dev, measure or bench)`);
   process.exit(2);
 }

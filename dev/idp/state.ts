@@ -180,6 +180,10 @@ export class ProviderState {
   }
 
   readonly controls: DevIdpControls = {
+    accessTokenLifetime: (seconds) => {
+      if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError('seconds must be a positive integer');
+      this.tokens.accessTokenLifetimeSeconds = seconds;
+    },
     nextIdToken: (override) => {
       this.idTokenOverride = { ...override };
     },

@@ -107,6 +107,8 @@ export interface IdTokenOverride {
 }
 
 export interface DevIdpControls {
+  /** Lifetime of the access tokens issued from now on (the bench makes every call refresh with one under MSAL's 5-minute margin). */
+  accessTokenLifetime(seconds: number): void;
   /** The next ID token issued (any grant) is malformed as described; later ones are normal. */
   nextIdToken(override: IdTokenOverride): void;
   /** The next `times` token requests answer `status` (a 5xx) before doing anything. */

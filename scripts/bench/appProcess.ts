@@ -1,0 +1,70 @@
+/**
+ * The process under measurement for `npm run bench`: the app's handlers on the local host (no
+ * embedded dependency: it gets the bench's Azurite, provider and demo API through its
+ * settings), the peer (scripts/bench/peer.ts) and the floor's host. It answers the bench over
+ * the IPC channel with its own CPU time, memory and call counts, so the figures are this
+ * process's alone.
+ */
+import '../../dev/quietTestMode';
+import { startLocalStack } from '../../dev/stack';
+import { trustCertificateAuthority } from '../../dev/tls';
+import { startLocalFunctionsHost } from '../../dev/host';
+import { startPeer, type PeerOptions } from './peer';
+import { floorFunction, type FloorOptions } from './floor';
+
+export type BenchRequest =
+  | { readonly type: 'start'; readonly settings: Record<string, string>; readonly caCertPem: string; readonly peer: PeerOptions; readonly floor: FloorOptions }
+  | { readonly type: 'stats'; readonly gc?: boolean };
+
+export interface ProcessStats {
+  readonly cpuMicros: number;
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly table: { reads: number; writes: number; deletes: number; other: number };
+  readonly keyVaultReads: number;
+  readonly peerTable: { reads: number; writes: number };
+}
+
+function reply(message: unknown): void {
+  process.send!(message);
+}
+
+async function main(): Promise<void> {
+  let stats: (() => ProcessStats) | undefined;
+  let closeAll: (() => Promise<void>) | undefined;
+  process.on('message', (raw) => {
+    const request = raw as BenchRequest;
+    if (request.type === 'start') {
+      trustCertificateAuthority(request.caCertPem);
+      (async () => {
+        const stack = await startLocalStack({ settings: request.settings, port: 0, log: () => {} });
+        if (stack.embedded.length > 0) throw new Error(`the measured process started its own ${stack.embedded.join(', ')}`);
+        const runtime = await stack.runtime.get();
+        const peer = await startPeer(request.peer);
+        const floor = await startLocalFunctionsHost({ functions: [floorFunction(request.floor)], port: 0, hostname: '127.0.0.1', log: () => {}, enableHttpStream: true });
+        stats = () => {
+          const cpu = process.cpuUsage();
+          const memory = process.memoryUsage();
+          return { cpuMicros: cpu.user + cpu.system, rss: memory.rss, heapUsed: memory.heapUsed, table: { ...runtime.tableCalls }, keyVaultReads: runtime.keyVault.reads, peerTable: { ...peer.tableCalls } };
+        };
+        closeAll = async () => {
+          await floor.close();
+          await peer.close();
+          await stack.close();
+        };
+        reply({ type: 'ready', appUrl: `http://127.0.0.1:${stack.host.port}`, peerUrl: peer.url, floorUrl: floor.url });
+      })().catch((error: unknown) => {
+        reply({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+      });
+    } else if (request.type === 'stats') {
+      if (request.gc) (globalThis as { gc?: () => void }).gc?.();
+      reply({ type: 'stats', stats: stats?.() });
+    }
+  });
+  process.on('disconnect', () => {
+    void (closeAll?.() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+  reply({ type: 'loaded' });
+}
+
+void main();
