@@ -8,7 +8,7 @@
  * login form, form_post back). Prints one table and writes bench/results.json. Asserts nothing:
  * the targets are compared by whoever reads it (docs/performance.md).
  *
- * Options (environment): BENCH_SECONDS per measured run (default 5), BENCH_SESSIONS for the
+ * Options (environment): BENCH_SECONDS per measured run (default 3), BENCH_SESSIONS for the
  * memory run (default 10000), BENCH_HEAP_MB for the measured process's heap cap (default 128).
  */
 import '../dev/quietTestMode';
@@ -29,7 +29,7 @@ import { PEER_COOKIE, peerCookieValue } from './bench/peer';
 import type { BenchRequest, ProcessStats } from './bench/appProcess';
 import type { Runtime } from '../shared/runtime';
 
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 10_000);
 const HEAP_MB = Number(process.env['BENCH_HEAP_MB'] ?? 128);
 const USERS = 16;
@@ -73,7 +73,9 @@ class MeasuredProcess {
   }
 
   static async start(heapMb: number): Promise<MeasuredProcess> {
-    const child = fork(join(__dirname, 'bench', 'appProcess.js'), [], { execArgv: [`--max-old-space-size=${heapMb}`, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the measured process, written when it exits.
+    const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_CPU_PROF']}`] : [];
+    const child = fork(join(__dirname, 'bench', 'appProcess.js'), [], { execArgv: [`--max-old-space-size=${heapMb}`, '--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const measured = new MeasuredProcess(child);
     await measured.next();
     return measured;
@@ -149,10 +151,17 @@ function percentile(values: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
 }
 
+const benchStarted = Date.now();
+/** Progress on stderr, so a slow phase on a busy machine shows where the time goes. */
+function progress(line: string): void {
+  process.stderr.write(`[${Math.round((Date.now() - benchStarted) / 1000)} s] ${line}\n`);
+}
+
 async function measure(scenario: string, connections: number, url: string, headersFor: (c: number) => Record<string, string>, app: MeasuredProcess, stack: LocalStack): Promise<Measured> {
+  progress(`${scenario}, concurrency ${connections}`);
   // Warm-up (JIT, keep-alive pools); its rate sets how many calls fill about SECONDS.
   const warm = await load(url, connections, headersFor, { seconds: 1 });
-  const amount = Math.max(10 * connections, Math.round(warm.result.requests.total * SECONDS));
+  const amount = Math.max(10 * connections, Math.round((warm.result.requests.total / Math.max(1, warm.result.duration)) * SECONDS));
   const before = await app.stats();
   const providerBefore = providerCalls(stack);
   const { result, latencies } = await load(url, connections, headersFor, { amount });
@@ -259,7 +268,9 @@ async function distinctSessions(stack: LocalStack, runtime: Runtime, app: Measur
       await table.upsertEntity(entity, 'Replace');
     }
   };
+  progress(`memory: writing ${accounts} rows`);
   await Promise.all(Array.from({ length: 16 }, write));
+  progress(`memory: ${cookies.length} proxied calls`);
   // Sessions in random order, as users come.
   for (let i = cookies.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -270,6 +281,10 @@ async function distinctSessions(stack: LocalStack, runtime: Runtime, app: Measur
   const call = async () => {
     while (i < cookies.length) {
       const cookie = cookies[i++]!;
+      if (i % 1000 === 0) {
+        const now = await app.stats();
+        progress(`memory: ${i} calls, provider calls ${providerCalls(stack)}, Table reads ${now.table.reads} writes ${now.table.writes}, heap used ${Math.round(now.heapUsed / 1048576)} MB, RSS ${Math.round(now.rss / 1048576)} MB, CPU ${Math.round(now.cpuMicros / 1000)} ms`);
+      }
       const r = await fetch(`${appUrl}/api/proxy/demo/profile`, { headers: { cookie: `${SESSION_COOKIE}=${cookie}`, 'x-csrf': '1' } });
       await r.arrayBuffer();
       if (r.status !== 200) throw new Error(`a distinct session's call answered ${r.status}`);
@@ -302,6 +317,7 @@ async function main(): Promise<void> {
     const runtime = await stack.runtime.get();
     await cacheTable(stack).createTable();
     await cacheTable(stack, PEER_TABLE).createTable();
+    progress(`signing ${USERS} users in`);
     const jars: CookieJar[] = [];
     for (const user of users) {
       const jar = new CookieJar();
@@ -363,8 +379,12 @@ async function main(): Promise<void> {
       for (const user of users) await expireAccessTokens(stack, runtime, user);
       rows.push(await measure('refresh', c, `${appUrl}/api/proxy/demo/profile`, proxyHeaders, app, stack));
     }
+    // The memory run copies the first account's row: give it a token valid for an hour again.
     stack.idp!.controls.accessTokenLifetime(3600);
-    for (const user of users) await expireAccessTokens(stack, runtime, user);
+    await expireAccessTokens(stack, runtime, users[0]!);
+    const renewed = await proxyCall(stack.appUrl, jars[0]!, 'demo/profile');
+    await renewed.arrayBuffer();
+    if (renewed.status !== 200) throw new Error(`renewing the first account's token answered ${renewed.status}`);
 
     const sizes = await rowSizes(stack, runtime, users[0]!);
     const memory = wanted('memory') ? await distinctSessions(stack, runtime, app, appUrl, users[0]!, SESSIONS) : { sessions: 0, accounts: 0, rssBeforeMb: 0, rssAfterMb: 0, heapUsedAfterMb: 0, seconds: 0 };
