@@ -12,6 +12,7 @@ import { withCredentialRetry } from './credentialRetry';
 import { loginUrlWithClaims, parseClaimsRequest } from './claimsChallenge';
 import { logEvent, noteTokenOutcome } from '../log';
 import { refreshLeaseHook, type LeaseState } from './refreshLease';
+import { cachedAccessToken, learnTokenLocation } from '../tokenCache/cachedAccessToken';
 
 /**
  * A second acquisition, after the API refused the first token: with the claims its challenge
@@ -31,6 +32,15 @@ export interface AccessTokenOutcome {
  * row back (If-Match). No provider call and no Key Vault call while the token is valid.
  */
 export function acquireAccessTokenForSession(runtime: Runtime, session: Session, scopes: readonly string[], loginUrl: string, preloaded?: CacheRow, again?: Reacquire): Promise<AccessTokenOutcome> {
+  // The hot path: a valid token in the row just read is taken without building an MSAL client
+  // (never for a second acquisition: that one is MSAL's, with claims or past a refused token).
+  if (preloaded && again === undefined) {
+    const accessToken = cachedAccessToken(preloaded, tokenQuery(runtime, session, scopes));
+    if (accessToken) {
+      noteTokenOutcome('cache');
+      return Promise.resolve({ accessToken, refreshed: false });
+    }
+  }
   // One acquisition per account and resource at a time in this process: concurrent callers share
   // it (and its refresh). Sharing is safe: the row is the account's, whichever session asks.
   // Callers past the same refused token share one forced refresh.
@@ -51,6 +61,10 @@ export function acquireAccessTokenForSession(runtime: Runtime, session: Session,
   }
   // A shared failure keeps the loginUrl it was raised with (it may carry a claims challenge).
   return shared;
+}
+
+function tokenQuery(runtime: Runtime, session: Session, scopes: readonly string[]) {
+  return { partitionKey: partitionKeyFor(session.homeAccountId), homeAccountId: session.homeAccountId, clientId: runtime.config.clientId, authorityUrl: authorityFor(runtime.config, session.policy).url, scopes };
 }
 
 const acquisitions = new WeakMap<Runtime, Map<string, Promise<AccessTokenOutcome>>>();
@@ -96,6 +110,7 @@ async function acquireOnce(runtime: Runtime, session: Session, scopes: readonly 
       if (rejectedToken !== undefined && result?.accessToken === rejectedToken) result = await client.acquireTokenSilent({ ...request, forceRefresh: true });
       if (!result?.accessToken) throw signInRequired('interaction_required', loginUrl);
       noteTokenOutcome(result.fromCache ? 'cache' : 'refreshed');
+      if (!claims) learnTokenLocation(plugin.latestCache, result.accessToken, tokenQuery(runtime, session, scopes));
       if (!result.fromCache) logEvent('refresh', { outcome: 'success' });
       return { accessToken: result.accessToken, refreshed: !result.fromCache };
     } catch (error) {

@@ -27,6 +27,11 @@ export class AccountCachePlugin implements ICachePlugin {
   rowFound = false;
   writes = 0;
 
+  /** The cache as the row holds it now: as read, or as this plugin last wrote it. */
+  get latestCache(): string | undefined {
+    return this.base;
+  }
+
   constructor(
     private readonly table: TokenCacheTable,
     private readonly partitionKey: string,

@@ -24,7 +24,15 @@ export interface CacheRow {
   readonly sessions: SessionMap;
   /** Written in clear or with a retired key: re-sealed with the first key at once. */
   readonly needsReseal?: boolean;
+  /**
+   * Shared by every read of this version of the row (same ETag) in this process: what was worked
+   * out from its cache once (shared/tokenCache/cachedAccessToken.ts) is not worked out again.
+   */
+  readonly memo?: { parsed?: unknown };
 }
+
+/** Opened rows kept per process, by partition key, with the ETag they were read at. */
+const MAX_OPENED_ROWS = 1_000;
 
 /** Rows that find an account from a provider's `sid` or `sub` (front- and back-channel logout). */
 export type LinkKind = 'sid' | 'sub';
@@ -182,6 +190,12 @@ export function createTableClient(connection: TableConnection, tableName: string
 /** Table access for the token cache; every failure of the service becomes a 503 problem. */
 export class TokenCacheTable {
   private tableEnsured = false;
+  /**
+   * The last opened version of recently read rows. Every read still goes to the table; only when
+   * it answers with the ETag seen before (the service changes it at every write) is the cache
+   * not decrypted, inflated and parsed again. Bounded: the least recently read go first.
+   */
+  private readonly opened = new Map<string, { readonly etag: string; readonly cache: string; readonly memo: { parsed?: unknown } }>();
 
   constructor(
     private readonly client: TableClient,
@@ -191,13 +205,33 @@ export class TokenCacheTable {
   async read(partitionKey: string): Promise<CacheRow | undefined> {
     try {
       const entity = await this.client.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY);
-      const cache = fromEntity(entity, this.cipher);
-      if (cache === undefined || !entity.etag) return undefined;
-      return { cache, etag: entity.etag, sessions: parseSessions(entity['Sessions']), ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
+      const opened = this.open(partitionKey, entity);
+      if (!opened) return undefined;
+      return { cache: opened.cache, etag: opened.etag, sessions: parseSessions(entity['Sessions']), memo: opened.memo, ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
     } catch (error) {
-      if (isStatus(error, 404)) return undefined;
+      if (isStatus(error, 404)) {
+        this.opened.delete(partitionKey);
+        return undefined;
+      }
       throw tableFailure(error);
     }
+  }
+
+  private open(partitionKey: string, entity: Record<string, unknown> & { etag?: string }): { etag: string; cache: string; memo: { parsed?: unknown } } | undefined {
+    const etag = entity.etag;
+    const known = this.opened.get(partitionKey);
+    this.opened.delete(partitionKey);
+    if (!etag) return undefined;
+    if (known && known.etag === etag) {
+      this.opened.set(partitionKey, known);
+      return known;
+    }
+    const cache = fromEntity(entity, this.cipher);
+    if (cache === undefined) return undefined;
+    const opened = { etag, cache, memo: {} };
+    if (this.opened.size >= MAX_OPENED_ROWS) this.opened.delete(this.opened.keys().next().value!);
+    this.opened.set(partitionKey, opened);
+    return opened;
   }
 
   /**
