@@ -1,5 +1,4 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { AppConfig } from '../config';
 import { MANAGED_IDENTITY_TIMEOUT_MS } from '../deadline';
 
@@ -45,6 +44,23 @@ export function boundedCredential(credential: TokenCredential, ms: number = AZUR
   };
 }
 
+type Identity = typeof import('@azure/identity');
+
+/**
+ * A credential that loads `@azure/identity` at its first token request: a cold instance whose
+ * Table connection is a connection string never loads it (it is one of the bundle's largest parts).
+ */
+class LazyCredential implements TokenCredential {
+  private credential: Promise<TokenCredential> | undefined;
+
+  constructor(private readonly create: (identity: Identity) => TokenCredential) {}
+
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    this.credential ??= import('@azure/identity').then(this.create);
+    return (await this.credential).getToken(scopes, options);
+  }
+}
+
 /** The Azure credential for a user-assigned identity (named by its client id), or without one the default. */
 export type AzureCredentialFactory = (clientId?: string) => TokenCredential;
 
@@ -67,7 +83,7 @@ function cachedPerClientId(create: (clientId: string | undefined) => TokenCreden
  * host's identity in Azure). One credential per identity and process, so tokens are cached.
  */
 export function defaultAzureCredentialFactory(): AzureCredentialFactory {
-  return cachedPerClientId((clientId) => boundedCredential(clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential()));
+  return cachedPerClientId((clientId) => boundedCredential(new LazyCredential(({ DefaultAzureCredential, ManagedIdentityCredential }) => (clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential()))));
 }
 
 /**
@@ -76,7 +92,7 @@ export function defaultAzureCredentialFactory(): AzureCredentialFactory {
  * endpoint itself (IDENTITY_ENDPOINT/IDENTITY_HEADER on App Service and Functions, else IMDS).
  */
 export function managedIdentityCredentialFactory(): AzureCredentialFactory {
-  return cachedPerClientId((clientId) => boundedCredential(clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential()));
+  return cachedPerClientId((clientId) => boundedCredential(new LazyCredential(({ ManagedIdentityCredential }) => (clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential()))));
 }
 
 /**

@@ -1,5 +1,11 @@
 import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forgeModule from 'node-forge';
+
+/** node-forge (PKCS#12 only) loads when a certificate is opened, not with the app. */
+function nodeForge(): typeof forgeModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node-forge') as typeof forgeModule;
+}
 import type { MsalClientCredential } from './clientCredential';
 
 /**
@@ -53,9 +59,10 @@ function parsePem(pem: string): { keys: KeyObject[]; certificates: X509Certifica
 }
 
 /** Opens a PKCS#12 file; Key Vault's have no password, which PKCS#12 spells as empty or absent. */
-function openPkcs12(base64: string): forge.pkcs12.Pkcs12Pfx {
+function openPkcs12(base64: string): forgeModule.pkcs12.Pkcs12Pfx {
+  const forge = nodeForge();
   const der = forge.util.decode64(base64.replace(/\s+/g, ''));
-  let asn1: forge.asn1.Asn1;
+  let asn1: forgeModule.asn1.Asn1;
   try {
     asn1 = forge.asn1.fromDer(der);
   } catch {
@@ -73,6 +80,7 @@ function openPkcs12(base64: string): forge.pkcs12.Pkcs12Pfx {
 
 function parsePkcs12(base64: string): { keys: KeyObject[]; certificates: X509Certificate[] } {
   const pfx = openPkcs12(base64);
+  const forge = nodeForge();
   const keys: KeyObject[] = [];
   const certificates: X509Certificate[] = [];
   for (const bag of pfx.safeContents.flatMap((contents) => contents.safeBags)) {

@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { SecretClient } from '@azure/keyvault-secrets';
+import type { SecretClient } from '@azure/keyvault-secrets';
 import { problems, type ProblemCode, type ProblemError } from '../problems';
 import { isLoopbackHost } from '../config';
 import { KEY_VAULT_TIMEOUT_MS, abortProblem, outboundSignal } from '../deadline';
@@ -91,7 +91,7 @@ export class KeyVaultSecrets {
     // Every attempt and every pause, and never past the request's deadline.
     const abortSignal = outboundSignal(timeout * (retry.maxRetries + 1) + retry.maxRetryDelayInMs * retry.maxRetries);
     try {
-      secret = await this.client(ref.vaultUrl).getSecret(ref.name, { abortSignal, requestOptions: { timeout } });
+      secret = await (await this.client(ref.vaultUrl)).getSecret(ref.name, { abortSignal, requestOptions: { timeout } });
     } catch (error) {
       if (abortSignal.aborted) throw abortProblem(abortSignal, 'key_vault');
       throw readFailure(error, ref);
@@ -100,10 +100,14 @@ export class KeyVaultSecrets {
     return { value: secret.value, contentType: secret.properties.contentType };
   }
 
-  private client(vaultUrl: string): SecretClient {
+  /** The SDK loads with the first read: an app without Key Vault settings never loads it. */
+  private async client(vaultUrl: string): Promise<SecretClient> {
     const key = new URL(vaultUrl).origin;
     let client = this.clients.get(key);
     if (!client) {
+      const { SecretClient } = await import('@azure/keyvault-secrets');
+      client = this.clients.get(key);
+      if (client) return client;
       client = new SecretClient(key, this.credential(), {
         disableChallengeResourceVerification: relaxChallengeResourceCheck(key),
         retryOptions: { ...DEFAULT_RETRY, ...this.options.retry },
