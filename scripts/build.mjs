@@ -44,10 +44,15 @@ if (target === 'app') {
   await build({ ...common, entryPoints: ['scripts/measure.ts'], outfile: `${out}/scripts/measure.js`, packages: 'external' });
 } else if (target === 'bench') {
   await build({ ...common, entryPoints: { 'scripts/bench': 'scripts/bench.ts', 'scripts/bench/appProcess': 'scripts/bench/appProcess.ts' }, outdir: out, packages: 'external' });
+} else if (target === 'cold') {
+  // bench:cold: a hello app and the cold-start host, bundled and minified as the app is.
+  await build({ ...common, entryPoints: ['scripts/bench/hello.ts'], outfile: `${out}/bench-cold/hello.js`, external: ['@azure/functions-core'], minify: true });
+  for (const name of ['coldHost', 'helloHost']) await build({ ...common, entryPoints: [`scripts/bench/${name}.ts`], outfile: `${out}/bench-cold/${name}.js`, external: ['@azure/functions-core'], minify: true });
+  await build({ ...common, entryPoints: ['scripts/benchCold.ts'], outfile: `${out}/scripts/benchCold.js`, packages: 'external' });
 } else if (target === 'dev') {
   await build({ ...common, entryPoints: ['dev/start.ts'], outfile: `${out}/dev/start.js`, packages: 'external' });
   await buildTelemetry(`${out}/dev`, { packages: 'external', minify: false });
 } else {
-  console.error(`unknown build target "${target}" (expected app, dev, measure or bench)`);
+  console.error(`unknown build target "${target}" (expected app, dev, measure, bench or cold)`);
   process.exit(2);
 }

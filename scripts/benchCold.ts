@@ -1,0 +1,134 @@
+/**
+ * `npm run bench:cold`: what a cold instance costs, over fresh processes.
+ *
+ * - module load: `require()` of the deployed bundle (dist/deploy/app.js), next to a minimal v4
+ *   "hello" app built the same way (scripts/bench/hello.ts);
+ * - first 200 from /api/health, and first proxied 200 for a user whose valid token is in the
+ *   cache row, each in a process of its own, from spawning it: the app's functions on the local
+ *   host, bundled as the deployed app is (scripts/bench/coldHost.ts), against this process's
+ *   Azurite, dev provider and demo API; and the same host with one hello function.
+ *
+ * Prints one table (median, min, max over BENCH_COLD_RUNS processes, default 10) and writes
+ * bench/cold.json. Asserts nothing.
+ */
+import '../dev/quietTestMode';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startLocalStack } from '../dev/stack';
+import { CookieJar, proxyCall, signIn } from '../test/support/browserless';
+
+const RUNS = Number(process.env['BENCH_COLD_RUNS'] ?? 10);
+const NODE = process.execPath;
+
+function stats(values: number[]): { median: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return { median: round(sorted[Math.floor(sorted.length / 2)]!), min: round(sorted[0]!), max: round(sorted.at(-1)!) };
+}
+
+/** Milliseconds to `require()` a bundle in a fresh process (as the Functions worker loads it). */
+function moduleLoad(bundle: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, ['-e', 'const t=performance.now();require(process.argv[1]);process.stdout.write(String(performance.now()-t));process.exit(0)', bundle], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => (code === 0 && Number.isFinite(Number(out)) ? resolve(Number(out)) : reject(new Error(`loading ${bundle} failed (${code})`))));
+  });
+}
+
+/** Milliseconds from spawning the host to the first 200 of `path`, asked as soon as it listens. */
+function firstOk(args: string[], env: NodeJS.ProcessEnv, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let asked = false;
+    const fail = (error: Error) => {
+      child.kill();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`${path}: no answer within 30 s`)), 30_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const port = /listening (\d+)/.exec(out)?.[1];
+      if (!port || asked) return;
+      asked = true;
+      fetch(`http://127.0.0.1:${port}${path}`, { headers })
+        .then(async (answer) => {
+          await answer.arrayBuffer();
+          const ms = performance.now() - started;
+          clearTimeout(timer);
+          child.kill();
+          if (answer.status !== 200) reject(new Error(`${path} answered ${answer.status}`));
+          else child.once('exit', () => resolve(ms));
+        })
+        .catch((error: unknown) => {
+          clearTimeout(timer);
+          fail(error instanceof Error ? error : new Error(String(error)));
+        });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
+  const stack = await startLocalStack({ settings: {}, port: 0, log: () => {} });
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-cold-'));
+  try {
+    await (await import('../test/support/cacheRows')).cacheTable(stack).createTable();
+    const jar = new CookieJar();
+    await signIn(stack.appUrl, jar);
+    const warm = await proxyCall(stack.appUrl, jar, 'demo/profile');
+    if (warm.status !== 200) throw new Error(`the first proxied call answered ${warm.status}`);
+
+    const caFile = join(scratch, 'dev-ca.pem');
+    writeFileSync(caFile, stack.caCertPem!);
+    const env = { ...process.env, NODE_EXTRA_CA_CERTS: caFile, BENCH_SETTINGS: JSON.stringify(stack.settings) };
+    const host = join(__dirname, '..', 'bench-cold', 'coldHost.js');
+    const proxyHeaders = { cookie: jar.header(), 'x-csrf': '1' };
+
+    const samples: Record<string, number[]> = { appLoad: [], helloLoad: [], health: [], proxy: [], hello: [] };
+    for (let i = 0; i < RUNS; i++) {
+      samples['appLoad']!.push(await moduleLoad(join(__dirname, '..', 'deploy', 'app.js')));
+      samples['helloLoad']!.push(await moduleLoad(join(__dirname, '..', 'bench-cold', 'hello.js')));
+      samples['health']!.push(await firstOk([host], env, '/api/health', {}));
+      samples['proxy']!.push(await firstOk([host], env, '/api/proxy/demo/profile', proxyHeaders));
+      samples['hello']!.push(await firstOk([join(__dirname, '..', 'bench-cold', 'helloHost.js')], env, '/api/hello', {}));
+    }
+    const deploy = join(__dirname, '..', 'deploy');
+    const files = readdirSync(deploy).map((name) => ({ name, bytes: statSync(join(deploy, name)).size }));
+    const result = {
+      date: new Date().toISOString(),
+      node: process.version,
+      runs: RUNS,
+      loadAverage: { start: loadAtStart, end: loadavg()[0] },
+      moduleLoadMs: { app: stats(samples['appLoad']!), hello: stats(samples['helloLoad']!) },
+      firstOkMs: { health: stats(samples['health']!), proxy: stats(samples['proxy']!), hello: stats(samples['hello']!) },
+      deployFolder: files,
+    };
+    const ratio = Math.round((result.moduleLoadMs.app.median / result.moduleLoadMs.hello.median) * 100) / 100;
+    const row = (name: string, s: { median: number; min: number; max: number }) => `| ${name.padEnd(44)} | ${String(s.median).padStart(6)} | ${String(s.min).padStart(6)} | ${String(s.max).padStart(6)} |`;
+    console.log(`\nnpm run bench:cold: ${RUNS} fresh processes each, Node ${process.version}, load average ${loadAtStart.toFixed(2)} at start\n`);
+    console.log(`| ${'ms'.padEnd(44)} | median |    min |    max |\n|${'-'.repeat(46)}|--------|--------|--------|`);
+    console.log(row('module load, deployed app bundle', result.moduleLoadMs.app));
+    console.log(row('module load, hello bundle', result.moduleLoadMs.hello));
+    console.log(row('spawn to first 200, /api/health', result.firstOkMs.health));
+    console.log(row('spawn to first 200, /api/proxy (token cached)', result.firstOkMs.proxy));
+    console.log(row('spawn to first 200, hello', result.firstOkMs.hello));
+    console.log(`\nmodule load app/hello: ${ratio}; deployed folder: ${files.map((f) => `${f.name} ${f.bytes} B`).join(', ')}`);
+    mkdirSync('bench', { recursive: true });
+    writeFileSync('bench/cold.json', `${JSON.stringify({ ...result, moduleLoadRatio: ratio }, null, 2)}\n`);
+    console.log('written: bench/cold.json');
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    await stack.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});
