@@ -42,10 +42,12 @@ if (target === 'app') {
   writeDeployFolder();
 } else if (target === 'measure') {
   await build({ ...common, entryPoints: ['scripts/measure.ts'], outfile: `${out}/scripts/measure.js`, packages: 'external' });
+} else if (target === 'measure-obo') {
+  await build({ ...common, entryPoints: ['scripts/measureObo.ts'], outfile: `${out}/scripts/measureObo.js`, packages: 'external' });
 } else if (target === 'dev') {
   await build({ ...common, entryPoints: ['dev/start.ts'], outfile: `${out}/dev/start.js`, packages: 'external' });
   await buildTelemetry(`${out}/dev`, { packages: 'external', minify: false });
 } else {
-  console.error(`unknown build target "${target}" (expected app, dev or measure)`);
+  console.error(`unknown build target "${target}" (expected app, dev, measure or measure-obo)`);
   process.exit(2);
 }
