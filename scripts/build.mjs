@@ -49,10 +49,12 @@ if (target === 'app') {
   await build({ ...common, entryPoints: ['scripts/bench/hello.ts'], outfile: `${out}/bench-cold/hello.js`, external: ['@azure/functions-core'], minify: true });
   for (const name of ['coldHost', 'helloHost']) await build({ ...common, entryPoints: [`scripts/bench/${name}.ts`], outfile: `${out}/bench-cold/${name}.js`, external: ['@azure/functions-core'], minify: true });
   await build({ ...common, entryPoints: ['scripts/benchCold.ts'], outfile: `${out}/scripts/benchCold.js`, packages: 'external' });
+} else if (target === 'measure-obo') {
+  await build({ ...common, entryPoints: ['scripts/measureObo.ts'], outfile: `${out}/scripts/measureObo.js`, packages: 'external' });
 } else if (target === 'dev') {
   await build({ ...common, entryPoints: ['dev/start.ts'], outfile: `${out}/dev/start.js`, packages: 'external' });
   await buildTelemetry(`${out}/dev`, { packages: 'external', minify: false });
 } else {
-  console.error(`unknown build target "${target}" (expected app, dev, measure, bench or cold)`);
+  console.error(`unknown build target "${target}" (expected app, dev, measure, measure-obo, bench or cold)`);
   process.exit(2);
 }

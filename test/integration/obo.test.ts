@@ -4,6 +4,7 @@ import { startLocalStack, DEMO_API_AUDIENCE, DEV_CLIENT_ID, OWN_API_AUDIENCE, ty
 import { DEFAULT_USERS, DEV_TENANT_ID } from '../../dev/idp';
 import { CookieJar, expectNoSecrets, postBack, proxyCall, signIn, signInAtProvider } from '../support/browserless';
 import { cacheTable } from '../support/cacheRows';
+import { purgeExpired } from '../../shared/tokenCache/purge';
 
 /**
  * On-behalf-of through the real functions: `/api/obo/{api}/{*path}` is a protected web API.
@@ -102,7 +103,15 @@ test('a valid token: 200 from the demo API, no cookie; the same token again is s
   expect(exchanges() - before).toBe(2);
 });
 
-test('the cached exchange is one row per incoming token, sealed, expiring with the incoming token', async () => {
+test('concurrent calls with one new token share one exchange', async () => {
+  const token = await providerSigned(tokenClaims());
+  const before = exchanges();
+  const answers = await Promise.all(Array.from({ length: 10 }, () => oboCall(token)));
+  expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+  expect(exchanges() - before).toBe(1);
+});
+
+test('the cached exchange is one row per incoming token, sealed, expiring with the incoming token: the purge removes it then', async () => {
   const exp = Math.floor(Date.now() / 1000) + 420;
   const token = await providerSigned(tokenClaims({ exp }));
   const rowsBefore = (await oboRows()).length;
@@ -113,6 +122,14 @@ test('the cached exchange is one row per incoming token, sealed, expiring with t
   expect(row).toBeDefined();
   expect(row!['Format']).toBe('A256GCM');
   expect(JSON.stringify(row)).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);
+
+  // Once the incoming token has expired, the purge timer removes the row; a later token's row stays.
+  const later = await providerSigned(tokenClaims({ exp: exp + 3600 }));
+  expect((await oboCall(later)).status).toBe(200);
+  await purgeExpired((await stack.runtime.get()).tokenCache, { now: new Date((exp + 1) * 1000) });
+  const left = (await oboRows()).map((r) => (r['ExpiresOn'] as Date).getTime());
+  expect(left).not.toContain(exp * 1000);
+  expect(left).toContain((exp + 3600) * 1000);
 });
 
 describe('an invalid token: 401 invalid_token, never sent to the provider or the API', () => {
