@@ -111,3 +111,16 @@ test('50 concurrent calls with a revoked token: all 200 with one refresh in one 
     expect(demoCalls).toBeLessThanOrEqual(100);
   }
 });
+
+test('a refresh the provider refuses (the refresh token revoked too): 401 interaction_required with a loginUrl, one API call, no replay', async () => {
+  const jar = await signedInWithToken();
+  stack.demoApi!.claimsChallenges.revokeSeenTokens();
+  stack.idp!.controls.revokeRefreshTokens();
+  const before = counters();
+  const answer = await proxyCall(stack.appUrl, jar, 'demo/profile');
+  expect(answer.status).toBe(401);
+  const problem = (await answer.json()) as { code: string; loginUrl: string };
+  expect(problem.code).toBe('interaction_required');
+  expect(new URL(problem.loginUrl, stack.appUrl).pathname).toBe('/api/login');
+  expect(delta(before)).toEqual({ refreshes: 1, demoCalls: 1 });
+});
