@@ -1,5 +1,5 @@
 import { CompactEncrypt, base64url } from 'jose';
-import { createDecipheriv, createHash } from 'node:crypto';
+import { createDecipheriv, createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { problems } from '../problems';
 
 /**
@@ -24,7 +24,8 @@ function keyId(key: Uint8Array): string {
 
 export function createCookieSealer(keys: readonly Uint8Array[]): CookieSealer {
   if (keys.length === 0) throw new Error('at least one sealing key is required');
-  const byId = new Map(keys.map((k) => [keyId(k), k] as const));
+  // KeyObjects made once: a raw key given to createDecipheriv is turned into one at every call.
+  const byId = new Map(keys.map((k) => [keyId(k), createSecretKey(k)] as const));
   const [sealingKey] = keys;
   const sealingKid = keyId(sealingKey!);
 
@@ -59,7 +60,7 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 /** The plaintext of a compact JWE as `seal` makes it, or undefined for anything else (any other header, a wrong key, a changed byte). */
-function openCompactJwe(value: string, keys: ReadonlyMap<string, Uint8Array>): string | undefined {
+function openCompactJwe(value: string, keys: ReadonlyMap<string, KeyObject>): string | undefined {
   const parts = value.split('.');
   if (parts.length !== 5) return undefined;
   const [protectedHeader, encryptedKey, ivPart, ciphertextPart, tagPart] = parts as [string, string, string, string, string];
