@@ -45,7 +45,8 @@ test('a row: created when none was, read back with its sessions, then replaced o
   const created = await table.replaceRow('pk', '{"a":1}', sessions, later(), undefined);
   expect(created.kind).toBe('written');
   const row = await table.read('pk');
-  expect(row).toEqual({ cache: '{"a":1}', etag: (created as { etag: string }).etag, sessions });
+  expect(row).toMatchObject({ cache: '{"a":1}', etag: (created as { etag: string }).etag, sessions });
+  expect(row).not.toHaveProperty('needsReseal');
   // Sealed at rest, never in clear.
   const entity = await raw.getEntity<Record<string, unknown>>('pk', ROW_KEY);
   expect(entity['Format']).toBe('A256GCM');
