@@ -35,15 +35,28 @@ export function azuriteTableConnectionString(tableEndpoint: string): string {
   return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT_NAME};AccountKey=${DEV_ACCOUNT_KEY};TableEndpoint=${tableEndpoint};`;
 }
 
-/** Asks the OS for a free loopback port (listen on 0, read it, release it). */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free loopback port for a server that must know its port before it listens (the redirect URI,
+ * a child process's flag). Picked below Linux's ephemeral range (32768-60999), where the OS hands
+ * out ports for listen(0) and outgoing connections: between this check and the real listen,
+ * no other server or connection on the machine can take it, only another caller of this.
+ */
+const PORT_RANGE = { from: 20000, to: 32000 };
+const PORT_ATTEMPTS = 100;
+
+export async function findFreePort(): Promise<number> {
+  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`No free loopback port between ${PORT_RANGE.from} and ${PORT_RANGE.to} after ${PORT_ATTEMPTS} tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
+    probe.once('error', () => resolve(false));
+    probe.listen(port, HOST, () => probe.close(() => resolve(true)));
   });
 }
 

@@ -24,7 +24,8 @@ const TIME_SPAN = /^(?:(\d+)\.)?(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?$/;
 export function parseDuration(text: string): number | undefined {
   const value = text.trim();
   const iso = ISO_DURATION.exec(value);
-  if (iso && value.length > 1 && value.toUpperCase() !== 'PT') {
+  // 'P' alone matches (every part is optional); 'PT' does not (T needs a digit after it).
+  if (iso && value.length > 1) {
     const [, w, d, h, m, s] = iso;
     return Math.floor(Number(w ?? 0) * 604800 + Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0));
   }
@@ -105,6 +106,7 @@ export function parseSessions(value: unknown): Record<string, SessionEntry> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
+    // Stryker disable next-line BlockStatement: an empty catch leaves parsed undefined, refused just below
   } catch {
     return {};
   }

@@ -106,6 +106,16 @@ test('Table stopped, then answering garbage: 503 token_cache_unavailable at once
   await expectServing([a, b], ada);
 });
 
+test('Table slowed (every chunk 1 s late), still inside its timeout: the call succeeds, slowly', async () => {
+  a.proxies.table.delayMs = 1000;
+  const answer = await withFault(a.proxies.table, 'slow', () => timed(() => proxyCall(a.url, ada, 'demo/profile')));
+  recordFigure({ table: 'time to answer', what: 'Table (slowed, 1 s per chunk)', answer: outcome(answer), ms: answer.ms, boundMs: TABLE_TIMEOUT_MS + MARGIN_MS });
+  expect(outcome(answer)).toBe('200');
+  // The request's bytes and the answer's each waited: the slowdown was on the path.
+  expect(answer.ms).toBeGreaterThanOrEqual(2000);
+  expect(answer.ms).toBeLessThanOrEqual(TABLE_TIMEOUT_MS + MARGIN_MS);
+});
+
 test('token endpoint black-holed during a refresh: 504 provider_timeout; users with valid tokens are served by both processes; both recover', async () => {
   await expireAccessTokens(stack.rows, ADA);
   const before = stack.idp.stats.requests.token;

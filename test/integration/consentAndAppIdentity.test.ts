@@ -1,5 +1,7 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
 import { CookieJar, postBack, proxyCall, send, signIn, signInAtProvider } from '../support/browserless';
+import { DEFAULT_USERS, DEV_TENANT_ID } from '../../dev/idp';
+import { OWN_API_AUDIENCE } from '../../dev/stack';
 import { cacheTable } from '../support/cacheRows';
 
 /**
@@ -11,7 +13,7 @@ import { cacheTable } from '../support/cacheRows';
 let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ settings: {}, port: 0, log: () => {}, appIdentityApi: true, idp: { consentRequired: true, authority: 'tenant' } });
+  stack = await startLocalStack({ settings: {}, port: 0, log: () => {}, appIdentityApi: true, obo: true, idp: { consentRequired: true, authority: 'tenant' } });
   await cacheTable(stack).createTable();
 });
 afterAll(async () => {
@@ -73,4 +75,20 @@ test('incremental consent, Cancel: back at the return URL with signInError=acces
   expect(landing.searchParams.get('signInError')).toBe('access_denied');
   expect((await send(`${stack.appUrl}/api/me`, jar)).status).toBe(200);
   await refusedForConsent(jar);
+});
+
+test('on-behalf-of needs the user\'s consent to the downstream API: without it 401 interaction_required (consent_required); with it (given above by Ada) the exchange works', async () => {
+  const tokenFor = (username: string) => {
+    const user = DEFAULT_USERS.find((u) => u.username === username)!;
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: `${stack.idp!.issuer}/${DEV_TENANT_ID}/v2.0`, aud: OWN_API_AUDIENCE, sub: user.sub, oid: user.oid, tid: user.tid, scp: 'access_as_user', iat: now, nbf: now, exp: now + 600 };
+    return stack.idp!.controls.signLogoutToken(claims, { typ: 'JWT' });
+  };
+  const refused = await fetch(`${stack.appUrl}/api/obo/demo/profile`, { headers: { authorization: `Bearer ${await tokenFor('grace@contoso.dev')}` } });
+  expect(refused.status).toBe(401);
+  expect(refused.headers.get('www-authenticate')).toBe('Bearer error="interaction_required", error_description="consent_required"');
+  expect(await refused.json()).toMatchObject({ code: 'interaction_required' });
+  const granted = await fetch(`${stack.appUrl}/api/obo/demo/profile`, { headers: { authorization: `Bearer ${await tokenFor('ada@contoso.dev')}` } });
+  expect(granted.status).toBe(200);
+  expect(await granted.json()).toMatchObject({ user: { name: 'Ada Lovelace' }, audience: 'api://demo-api' });
 });

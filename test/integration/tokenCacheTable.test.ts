@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { TableClient } from '@azure/data-tables';
+import { startAzuriteTable, type AzuriteTable } from '../../dev/azurite';
+import { RowCipher } from '../../shared/tokenCache/rowCipher';
+import { TokenCacheTable, createTableClient, fromEntity, toEntity, ROW_KEY, type TableCallCounts } from '../../shared/tokenCache/tableStore';
+import { runWithDeadline } from '../../shared/deadline';
+import { ProblemError } from '../../shared/problems';
+
+/**
+ * The token cache table against Azurite's Table service: conditional writes by ETag, the
+ * sessions beside the cache, links, one-time markers, the refresh lease, the purge query, and
+ * what a service that fails or never answers becomes. Nothing is mocked.
+ */
+let azurite: AzuriteTable;
+const k1 = new Uint8Array(randomBytes(32));
+const k2 = new Uint8Array(randomBytes(32));
+let tableIndex = 0;
+
+beforeAll(async () => {
+  azurite = await startAzuriteTable();
+});
+afterAll(async () => {
+  await azurite?.close();
+});
+
+/** A fresh table per test (not created yet: the store creates it on first need). */
+function store(keys: Uint8Array[] = [k1], name = `cache${Date.now()}x${tableIndex++}`) {
+  const counts: TableCallCounts = { reads: 0, writes: 0, deletes: 0, other: 0 };
+  const connection = { kind: 'connectionString' as const, connectionString: azurite.connectionString, setting: 'TokenCache__ConnectionString' };
+  const client = createTableClient(connection, name, () => {
+    throw new Error('no credential for a connection string');
+  }, counts);
+  const raw = TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true });
+  return { table: new TokenCacheTable(client, new RowCipher(keys)), counts, raw, name };
+}
+
+const later = () => new Date(Date.now() + 3600_000);
+const sessions = { s1: { providerSid: 'p', started: 1, lastSeen: 2 } };
+
+test('a row: created when none was, read back with its sessions, then replaced only over the version read', async () => {
+  const { table, counts, raw } = store();
+  expect(await table.read('pk')).toBeUndefined();
+  const created = await table.replaceRow('pk', '{"a":1}', sessions, later(), undefined);
+  expect(created.kind).toBe('written');
+  const row = await table.read('pk');
+  expect(row).toMatchObject({ cache: '{"a":1}', etag: (created as { etag: string }).etag, sessions });
+  expect(row).not.toHaveProperty('needsReseal');
+  // Sealed at rest, never in clear.
+  const entity = await raw.getEntity<Record<string, unknown>>('pk', ROW_KEY);
+  expect(entity['Format']).toBe('A256GCM');
+  expect(JSON.stringify(entity)).not.toContain('"a":1');
+
+  expect(await table.replaceRow('pk', '{"a":2}', {}, later(), undefined)).toEqual({ kind: 'conflict' });
+  expect(await table.replaceRow('pk', '{"a":2}', {}, later(), 'W/"datetime\'2000-01-01T00%3A00%3A00Z\'"')).toEqual({ kind: 'conflict' });
+  const replaced = await table.replaceRow('pk', '{"a":3}', {}, later(), row!.etag);
+  expect(replaced.kind).toBe('written');
+  expect(await table.read('pk')).toMatchObject({ cache: '{"a":3}', sessions: {} });
+  expect(await table.replaceRow('pk', '{"a":4}', sessions, later(), 'any')).toMatchObject({ kind: 'written' });
+  expect((await table.read('pk'))!.cache).toBe('{"a":4}');
+  expect(await table.replaceRow('gone', '{}', {}, later(), row!.etag)).toEqual({ kind: 'missing' });
+  expect(counts.reads).toBe(4);
+  expect(counts.writes).toBeGreaterThanOrEqual(6);
+});
+
+test('\'any\' creates the table and the row when neither exists', async () => {
+  const { table } = store();
+  expect(await table.replaceRow('pk', '{"z":1}', {}, later(), 'any')).toMatchObject({ kind: 'written' });
+  expect((await table.read('pk'))!.cache).toBe('{"z":1}');
+});
+
+test('sessions are written alone over the version read, leaving the cache as it is', async () => {
+  const { table, raw } = store();
+  const created = (await table.replaceRow('pk', '{"c":1}', {}, later(), undefined)) as { etag: string };
+  const expires = new Date(Date.now() + 7200_000);
+  const written = await table.writeSessions('pk', sessions, expires, created.etag);
+  expect(written.kind).toBe('written');
+  expect(await table.read('pk')).toMatchObject({ cache: '{"c":1}', sessions });
+  expect((await raw.getEntity<Record<string, unknown>>('pk', ROW_KEY))['ExpiresOn']).toEqual(expires);
+  expect(await table.writeSessions('pk', {}, later(), created.etag)).toEqual({ kind: 'conflict' });
+  expect(await table.writeSessions('none', {}, later(), created.etag)).toEqual({ kind: 'missing' });
+});
+
+test('a cache write merges over the version read: sessions and expiry stay; without a version it creates', async () => {
+  const { table, raw } = store();
+  const expires = new Date(Date.now() + 7200_000);
+  const created = (await table.replaceRow('pk', '{"c":1}', sessions, expires, undefined)) as { etag: string };
+  const written = await table.writeIfUnchanged('pk', '{"c":2}', new Date(0), created.etag);
+  expect(written.kind).toBe('written');
+  expect(await table.read('pk')).toMatchObject({ cache: '{"c":2}', sessions });
+  expect((await raw.getEntity<Record<string, unknown>>('pk', ROW_KEY))['ExpiresOn']).toEqual(expires);
+  expect(await table.writeIfUnchanged('pk', '{"c":3}', later(), created.etag)).toEqual({ kind: 'conflict' });
+  expect(await table.writeIfUnchanged('pk', '{"c":3}', later(), undefined)).toEqual({ kind: 'conflict' });
+  expect(await table.writeIfUnchanged('new', '{"n":1}', expires, undefined)).toMatchObject({ kind: 'written' });
+  expect((await raw.getEntity<Record<string, unknown>>('new', ROW_KEY))['ExpiresOn']).toEqual(expires);
+});
+
+test('rows in clear or sealed with a retired key are read and flagged for sealing again; rows no key opens are not read', async () => {
+  const { table, raw, name } = store([k1]);
+  await table.replaceRow('sealed', '{"s":1}', {}, later(), undefined);
+  await raw.createEntity(toEntity('clear', '{"c":1}', later()));
+  expect(await table.read('sealed')).not.toHaveProperty('needsReseal');
+  expect(await table.read('clear')).toMatchObject({ cache: '{"c":1}', needsReseal: true });
+
+  const rotated = store([k2, k1], name).table;
+  expect(await rotated.read('sealed')).toMatchObject({ cache: '{"s":1}', needsReseal: true });
+  const other = store([k2], name).table;
+  expect(await other.read('sealed')).toBeUndefined();
+  await raw.createEntity({ ...toEntity('odd', '{}', later()), Format: 'rot13' });
+  expect(await table.read('odd')).toBeUndefined();
+  expect(fromEntity(await raw.getEntity('sealed', ROW_KEY))).toBeUndefined();
+});
+
+test('links find an account from a provider sid or sub; a link of another shape is none', async () => {
+  const { table, raw } = store();
+  expect(await table.readLink('sid', 'psid', 'https://idp')).toBeUndefined();
+  await table.writeLink('sid', 'psid', 'https://idp', 'account-1', later());
+  await table.writeLink('sub', 'user', 'https://idp', 'account-2', later());
+  expect(await table.readLink('sid', 'psid', 'https://other')).toEqual({ account: 'account-1', issuer: 'https://idp' });
+  expect(await table.readLink('sub', 'user', 'https://idp')).toEqual({ account: 'account-2', issuer: 'https://idp' });
+  expect(await table.readLink('sub', 'user', 'https://other')).toBeUndefined();
+  await table.writeLink('sid', 'psid', 'https://idp', 'account-3', later());
+  expect((await table.readLink('sid', 'psid', 'https://idp'))!.account).toBe('account-3');
+  const { linkPartitionKey, LINK_ROW_KEY } = await import('../../shared/tokenCache/tableStore');
+  await raw.upsertEntity({ partitionKey: linkPartitionKey('sid', 'odd', ''), rowKey: LINK_ROW_KEY, Account: 5, Issuer: 'x' });
+  expect(await table.readLink('sid', 'odd', '')).toBeUndefined();
+  await raw.upsertEntity({ partitionKey: linkPartitionKey('sid', 'odd2', ''), rowKey: LINK_ROW_KEY, Account: 'a' });
+  expect(await table.readLink('sid', 'odd2', '')).toBeUndefined();
+});
+
+test('a one-time marker is recorded once', async () => {
+  const { table } = store();
+  expect(await table.recordOnce('jti-1', later())).toBe(true);
+  expect(await table.recordOnce('jti-1', later())).toBe(false);
+  expect(await table.recordOnce('jti-2', later())).toBe(true);
+});
+
+test('the refresh lease: one holder at a time, released only by its holder\'s version, taken over once expired', async () => {
+  const { table } = store();
+  const lease = await table.tryTakeRefreshLease('pk', 60_000);
+  expect(lease?.etag).toBeTruthy();
+  expect(await table.tryTakeRefreshLease('pk', 60_000)).toBeUndefined();
+  const held = await table.readRefreshLease('pk');
+  expect(held!.etag).toBe(lease!.etag);
+  expect(held!.expiresAt).toBeGreaterThan(Date.now() + 50_000);
+  expect(held!.expiresAt).toBeLessThanOrEqual(Date.now() + 60_000);
+  await table.releaseRefreshLease('pk', { etag: 'W/"datetime\'2000-01-01T00%3A00%3A00Z\'"' });
+  expect(await table.readRefreshLease('pk')).toBeDefined();
+  await table.releaseRefreshLease('pk', lease!);
+  expect(await table.readRefreshLease('pk')).toBeUndefined();
+
+  const expired = await table.tryTakeRefreshLease('pk2', -1000);
+  expect(expired).toBeDefined();
+  const taken = await table.tryTakeRefreshLease('pk2', 60_000);
+  expect(taken).toBeDefined();
+  expect(taken!.etag).not.toBe(expired!.etag);
+  expect((await table.readRefreshLease('pk2'))!.expiresAt).toBeGreaterThan(Date.now());
+  // A lease released between the failed insert and the read: the caller re-reads the row.
+  expect(await table.readRefreshLease('nothing')).toBeUndefined();
+});
+
+test('deletes: only the version given, and a row already gone is no error', async () => {
+  const { table } = store();
+  const created = (await table.replaceRow('pk', '{}', {}, later(), undefined)) as { etag: string };
+  await table.writeSessions('pk', sessions, later(), created.etag);
+  expect(await table.delete('pk', created.etag)).toBe(false);
+  expect(await table.read('pk')).toBeDefined();
+  expect(await table.delete('pk')).toBe(true);
+  expect(await table.read('pk')).toBeUndefined();
+  expect(await table.delete('pk')).toBe(false);
+});
+
+test('expired rows are listed in pages with their keys and ETags; a table not made yet has none', async () => {
+  const { table } = store();
+  const pages = async () => {
+    const out: { partitionKey: string; rowKey: string; etag: string }[][] = [];
+    for await (const page of table.expiredPages(new Date(), 2)) out.push(page);
+    return out;
+  };
+  expect(await pages()).toEqual([]);
+  const past = new Date(Date.now() - 60_000);
+  for (const pk of ['a', 'b', 'c']) await table.replaceRow(pk, '{}', {}, past, undefined);
+  await table.replaceRow('live', '{}', {}, later(), undefined);
+  await table.writeLink('sid', 'old', 'iss', 'a', past);
+  const found = await pages();
+  expect(found.map((p) => p.length).reduce((a, b) => a + b, 0)).toBe(4);
+  expect(Math.max(...found.map((p) => p.length))).toBeLessThanOrEqual(2);
+  const flat = found.flat();
+  expect(flat.map((r) => r.partitionKey)).not.toContain('live');
+  expect(flat.find((r) => r.partitionKey === 'a')).toEqual({ partitionKey: 'a', rowKey: ROW_KEY, etag: expect.stringMatching(/./) });
+});
+
+describe('a Table service that fails', () => {
+  let blackHole: Server;
+  let blackHolePort: number;
+  const sockets = new Set<import('node:net').Socket>();
+  beforeAll(async () => {
+    // Accepts, never answers.
+    blackHole = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    blackHolePort = (blackHole.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => blackHole.close(resolve));
+  });
+
+  function storeAt(port: number) {
+    const counts: TableCallCounts = { reads: 0, writes: 0, deletes: 0, other: 0 };
+    const connectionString = azurite.connectionString.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`);
+    const client = createTableClient({ kind: 'connectionString', connectionString, setting: 'TokenCache__ConnectionString' }, 'cache', () => {
+      throw new Error('unused');
+    }, counts);
+    return new TokenCacheTable(client, new RowCipher([k1]));
+  }
+
+  test('nothing listening: 503 token_cache_unavailable for reads and writes', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const table = storeAt(port);
+    for (const call of [() => table.read('pk'), () => table.replaceRow('pk', '{}', {}, later(), undefined), () => table.readLink('sid', 'x', 'y'), () => table.delete('pk'), () => table.readRefreshLease('pk')]) {
+      const failure = await call().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ProblemError);
+      expect(failure).toMatchObject({ status: 503, code: 'token_cache_unavailable' });
+    }
+  });
+
+  test('a service that never answers ends with the request\'s deadline', async () => {
+    const table = storeAt(blackHolePort);
+    const failure = await runWithDeadline(300, () => table.read('pk')).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ status: 503, code: 'request_deadline_exceeded' });
+    const write = await runWithDeadline(300, () => table.writeSessions('pk', {}, later(), '*')).catch((e: unknown) => e);
+    expect(write).toMatchObject({ status: 503, code: 'request_deadline_exceeded' });
+  });
+});
