@@ -13,6 +13,7 @@ import { loginUrlWithClaims, parseClaimsRequest } from './claimsChallenge';
 import { logEvent, noteTokenOutcome } from '../log';
 import { refreshLeaseHook, type LeaseState } from './refreshLease';
 import { cachedAccessToken, learnTokenLocation } from '../tokenCache/cachedAccessToken';
+import { SingleFlight } from '../singleFlight';
 
 /**
  * A second acquisition, after the API refused the first token: with the claims its challenge
@@ -47,27 +48,15 @@ export function acquireAccessTokenForSession(runtime: Runtime, session: Session,
   const claims = again && 'claims' in again ? again.claims : undefined;
   const rejectedToken = again && 'rejectedToken' in again ? again.rejectedToken : undefined;
   const key = `${partitionKeyFor(session.homeAccountId)}\n${[...scopes].sort().join(' ')}\n${claims ?? ''}\n${rejectedToken ? fingerprint(rejectedToken) : ''}`;
-  let inFlight = acquisitions.get(runtime);
-  if (!inFlight) acquisitions.set(runtime, (inFlight = new Map()));
-  let shared = inFlight.get(key);
-  if (!shared) {
-    const started = acquireWithLease(runtime, session, scopes, loginUrl, preloaded, claims, rejectedToken);
-    shared = started;
-    inFlight.set(key, started);
-    const forget = () => {
-      if (inFlight!.get(key) === started) inFlight!.delete(key);
-    };
-    started.then(forget, forget);
-  }
   // A shared failure keeps the loginUrl it was raised with (it may carry a claims challenge).
-  return shared;
+  return acquisitions.run(runtime, key, () => acquireWithLease(runtime, session, scopes, loginUrl, preloaded, claims, rejectedToken));
 }
 
 function tokenQuery(runtime: Runtime, session: Session, scopes: readonly string[]) {
   return { partitionKey: partitionKeyFor(session.homeAccountId), homeAccountId: session.homeAccountId, clientId: runtime.config.clientId, authorityUrl: authorityFor(runtime.config, session.policy).url, scopes };
 }
 
-const acquisitions = new WeakMap<Runtime, Map<string, Promise<AccessTokenOutcome>>>();
+const acquisitions = new SingleFlight<Runtime, AccessTokenOutcome>();
 /** Rounds of "another instance refreshed: read its row": bounded, each waits at most one lease. */
 const MAX_LEASE_ROUNDS = 3;
 

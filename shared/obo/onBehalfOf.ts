@@ -12,6 +12,7 @@ import { mergeSerializedCaches } from '../tokenCache/merge';
 import type { CacheRow } from '../tokenCache/tableStore';
 import { logEvent, noteTokenOutcome } from '../log';
 import type { BearerCaller } from './bearerToken';
+import { SingleFlight } from '../singleFlight';
 
 /**
  * The on-behalf-of exchange (OAuth 2.0 JWT bearer grant, `requested_token_use=on_behalf_of`)
@@ -36,24 +37,12 @@ export interface OboOutcome {
 }
 
 /** Concurrent calls with one token and one API share one read and one exchange within an instance. */
-const inFlight = new WeakMap<Runtime, Map<string, Promise<OboOutcome>>>();
+const exchanges = new SingleFlight<Runtime, OboOutcome>();
 
 export function acquireTokenOnBehalfOf(runtime: Runtime, caller: BearerCaller, scopes: readonly string[]): Promise<OboOutcome> {
   const partitionKey = oboPartitionKey(caller.assertion);
   const key = `${partitionKey}\n${[...scopes].sort().join(' ')}`;
-  let calls = inFlight.get(runtime);
-  if (!calls) inFlight.set(runtime, (calls = new Map()));
-  let shared = calls.get(key);
-  if (!shared) {
-    const started = exchange(runtime, caller, partitionKey, scopes);
-    shared = started;
-    calls.set(key, started);
-    const forget = () => {
-      if (calls!.get(key) === started) calls!.delete(key);
-    };
-    started.then(forget, forget);
-  }
-  return shared;
+  return exchanges.run(runtime, key, () => exchange(runtime, caller, partitionKey, scopes));
 }
 
 /**
