@@ -99,9 +99,11 @@ test('rotation under concurrent requests: every request that saw the refusal sha
     postBack(answers[1]!, pending[1]!),
   ]);
   expect(results.map((r) => r.status)).toEqual([200, 200, 302, 302]);
-  // Four successes at the token endpoint, and at least two refusals that led to a single reload.
+  // Four successes at the token endpoint and one to four refusals (how many of the four reach the
+  // provider before the reload is a race), which all led to a single reload.
   const after = await counters();
-  expect(after.tokenRequests - before.tokenRequests).toBeGreaterThanOrEqual(6);
+  expect(after.tokenRequests - before.tokenRequests).toBeGreaterThanOrEqual(5);
+  expect(after.tokenRequests - before.tokenRequests).toBeLessThanOrEqual(8);
   expect(after.vaultReads - before.vaultReads).toBe(1);
   expect(after.loads - before.loads).toBe(1);
 });
