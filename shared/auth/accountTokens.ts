@@ -9,7 +9,7 @@ import { authorityFor } from './authority';
 import { createConfidentialClient, networkFailure } from './msalClient';
 import { codeRedemptionProblem, isInteractionRequired } from './msalErrors';
 import { withCredentialRetry } from './credentialRetry';
-import { loginUrlWithClaims, parseClaimsRequest } from './claimsChallenge';
+import { claimsOfError, loginUrlWithClaims } from './claimsChallenge';
 import { logEvent, noteTokenOutcome } from '../log';
 import { refreshLeaseHook, type LeaseState } from './refreshLease';
 import { cachedAccessToken, learnTokenLocation } from '../tokenCache/cachedAccessToken';
@@ -134,16 +134,6 @@ function msalErrorCode(error: unknown): string | undefined {
   return typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
 }
 
-/** A claims challenge the token endpoint sent with its refusal (MSAL keeps it on the error). */
-function claimsOfError(error: unknown): string | undefined {
-  const claims = (error as { claims?: unknown } | null)?.claims;
-  if (typeof claims !== 'string' || claims === '') return undefined;
-  try {
-    return parseClaimsRequest(claims);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Tells refused tokens apart in the in-flight map without keeping the token as a key. */
 function fingerprint(token: string): string {

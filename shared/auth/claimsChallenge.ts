@@ -76,3 +76,14 @@ export function loginUrlWithClaims(loginUrl: string, claims: string | undefined)
   url.searchParams.set('claims', claims);
   return `${url.pathname}${url.search}`;
 }
+
+/** A claims challenge the token endpoint sent with its refusal (MSAL keeps it on the error). */
+export function claimsOfError(error: unknown): string | undefined {
+  const claims = (error as { claims?: unknown } | null)?.claims;
+  if (typeof claims !== 'string' || claims === '') return undefined;
+  try {
+    return parseClaimsRequest(claims);
+  } catch {
+    return undefined;
+  }
+}

@@ -6,7 +6,7 @@ import { ProblemError, problems } from '../problems';
 import { createConfidentialClient, networkFailure } from '../auth/msalClient';
 import { withCredentialRetry } from '../auth/credentialRetry';
 import { codeRedemptionProblem, safeCode } from '../auth/msalErrors';
-import { parseClaimsRequest } from '../auth/claimsChallenge';
+import { claimsOfError } from '../auth/claimsChallenge';
 import { checkCacheShape } from '../tokenCache/cacheShape';
 import { mergeSerializedCaches } from '../tokenCache/merge';
 import type { CacheRow } from '../tokenCache/tableStore';
@@ -104,15 +104,6 @@ async function writeRow(runtime: Runtime, partitionKey: string, read: CacheRow |
   logEvent('cache_conflict', { outcome: 'failed', reason: 'on_behalf_of' });
 }
 
-function claimsOf(error: unknown): string | undefined {
-  const claims = (error as { claims?: unknown } | null)?.claims;
-  if (typeof claims !== 'string' || claims === '') return undefined;
-  try {
-    return parseClaimsRequest(claims);
-  } catch {
-    return undefined;
-  }
-}
 
 function isConsentError(error: InteractionRequiredAuthError | ServerError): boolean {
   return error.errorCode === 'consent_required' || error.subError === 'consent_required' || /AADSTS65001\b/.test(error.errorMessage ?? '');
@@ -130,7 +121,7 @@ export function exchangeProblem(error: unknown, client: ConfidentialClientApplic
   const refusal = error instanceof InteractionRequiredAuthError || (error instanceof ServerError && ['invalid_grant', 'interaction_required', 'consent_required', 'login_required'].includes(error.errorCode));
   if (refusal) {
     const code = safeCode((error as ServerError).errorCode);
-    const claims = claimsOf(error);
+    const claims = claimsOfError(error);
     if (claims || code !== 'invalid_grant' || isConsentError(error as ServerError)) logEvent('consent_required', { code, reason: 'on_behalf_of' });
     if (claims) {
       const encoded = Buffer.from(claims, 'utf8').toString('base64');
