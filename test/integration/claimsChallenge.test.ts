@@ -1,6 +1,7 @@
 import { startLocalStack, type LocalStack } from '../../dev/stack';
 import { CookieJar, postBack, proxyCall, signIn, signInAtProvider } from '../support/browserless';
 import { cacheTable } from '../support/cacheRows';
+import { refreshCounts, refreshCountsSince, type RefreshCounts } from '../support/refreshCounts';
 import { captureLogLines } from '../../shared/log';
 
 /**
@@ -19,14 +20,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function counters() {
-  return { refreshes: stack.idp!.stats.grants.refresh_token, demoCalls: stack.demoApi!.stats.requests };
-}
-
-function delta(before: ReturnType<typeof counters>) {
-  const now = counters();
-  return { refreshes: now.refreshes - before.refreshes, demoCalls: now.demoCalls - before.demoCalls };
-}
+const counters = () => refreshCounts(stack);
+const delta = (before: RefreshCounts) => refreshCountsSince(stack, before);
 
 test('a CAE revocation challenge is answered silently: one refresh with the claims, one replay, 200', async () => {
   const jar = new CookieJar();

@@ -2,6 +2,7 @@ import { startLocalStack, type LocalStack } from '../../dev/stack';
 import type { LocalFunctionsHost } from '../../dev/host';
 import { CookieJar, proxyCall, signIn } from '../support/browserless';
 import { cacheTable } from '../support/cacheRows';
+import { refreshCounts, refreshCountsSince, type RefreshCounts } from '../support/refreshCounts';
 import { captureLogLines } from '../../shared/log';
 
 /**
@@ -23,14 +24,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function counters() {
-  return { refreshes: stack.idp!.stats.grants.refresh_token, demoCalls: stack.demoApi!.stats.requests };
-}
-
-function delta(before: ReturnType<typeof counters>) {
-  const now = counters();
-  return { refreshes: now.refreshes - before.refreshes, demoCalls: now.demoCalls - before.demoCalls };
-}
+const counters = () => refreshCounts(stack);
+const delta = (before: RefreshCounts) => refreshCountsSince(stack, before);
 
 async function signedInWithToken(): Promise<CookieJar> {
   const jar = new CookieJar();

@@ -8,16 +8,10 @@ import { withCredentialRetry } from '../../shared/auth/credentialRetry';
 import { ProblemError, problems } from '../../shared/problems';
 import type { Runtime } from '../../shared/runtime';
 import { captureLogLines } from '../../shared/log';
+import { MINIMAL_SETTINGS } from '../support/settings';
 
 /** Small rules of sign-in: which authority, where to sign in again, B2C's navigations, MSAL's errors, the credential retry. */
-const base = {
-  AzureAd__ClientId: 'client-1',
-  AzureAd__ClientCredentials__0__SourceType: 'ClientSecret',
-  AzureAd__ClientCredentials__0__ClientSecret: 'shh-secret-value',
-  AzureAd__RedirectUri: 'http://localhost:7071/api/redirect',
-  TokenCache__ConnectionString: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;',
-  Session__Keys: Buffer.alloc(32, 7).toString('base64url'),
-};
+const base = { ...MINIMAL_SETTINGS };
 const oidc = loadConfig({ ...base, AzureAd__Authority: 'https://idp.example/tenant' });
 const b2cSettings = {
   ...base,

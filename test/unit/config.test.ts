@@ -2,16 +2,12 @@ import { readFileSync } from 'node:fs';
 import { isLoopbackHost, loadConfig } from '../../shared/config';
 import { ConfigurationError } from '../../shared/errors';
 import { describeConfigurationError } from '../../dev/configurationMessage';
+import { MINIMAL_SETTINGS } from '../support/settings';
 
 const key = Buffer.alloc(32, 7).toString('base64url');
 const base = {
+  ...MINIMAL_SETTINGS,
   AzureAd__Authority: 'https://127.0.0.1:8443',
-  AzureAd__ClientId: 'client-1',
-  AzureAd__ClientCredentials__0__SourceType: 'ClientSecret',
-  AzureAd__ClientCredentials__0__ClientSecret: 'shh-secret-value',
-  AzureAd__RedirectUri: 'http://localhost:7071/api/redirect',
-  TokenCache__ConnectionString: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;',
-  Session__Keys: key,
   DownstreamApis__demo__BaseUrl: 'https://127.0.0.1:9443/',
   DownstreamApis__demo__Scopes: 'api://demo-api/Data.Read',
 };

@@ -2,16 +2,10 @@ import { loadConfig } from '../../shared/config';
 import { ConfigurationError } from '../../shared/errors';
 import { expectedIssuer } from '../../shared/auth/idToken';
 import { requireAllowedTenant } from '../../shared/auth/signIn';
+import { MINIMAL_SETTINGS } from '../support/settings';
 
 /** Settings of the identity platform's scenarios: External ID, multi-tenant, Graph. */
-const base = {
-  AzureAd__ClientId: 'client-1',
-  AzureAd__ClientCredentials__0__SourceType: 'ClientSecret',
-  AzureAd__ClientCredentials__0__ClientSecret: 'shh-secret-value',
-  AzureAd__RedirectUri: 'http://localhost:7071/api/redirect',
-  TokenCache__ConnectionString: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;',
-  Session__Keys: Buffer.alloc(32, 7).toString('base64url'),
-};
+const base = { ...MINIMAL_SETTINGS };
 const TENANT = '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
 
 function settingsIn(error: unknown): string[] {

@@ -1,15 +1,11 @@
 import { loadConfig } from '../../shared/config';
 import { ConfigurationError } from '../../shared/errors';
 import { isLive, liveSessions, MAX_SESSIONS_PER_ACCOUNT, needsSlide, parseDuration, parseSessions, rowExpiry, serializeSessions, sessionExpiry } from '../../shared/session/lifetimes';
+import { MINIMAL_SETTINGS } from '../support/settings';
 
 const base = {
+  ...MINIMAL_SETTINGS,
   AzureAd__Authority: 'https://127.0.0.1:8443',
-  AzureAd__ClientId: 'client-1',
-  AzureAd__ClientCredentials__0__SourceType: 'ClientSecret',
-  AzureAd__ClientCredentials__0__ClientSecret: 'shh-secret-value',
-  AzureAd__RedirectUri: 'http://localhost:7071/api/redirect',
-  TokenCache__ConnectionString: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;',
-  Session__Keys: Buffer.alloc(32, 7).toString('base64url'),
 };
 
 function problem(settings: Record<string, string>): { setting: string; message: string } | undefined {

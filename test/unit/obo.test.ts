@@ -6,16 +6,12 @@ import { exchangeProblem, oboAuthorityUrl, oboPartitionKey } from '../../shared/
 import { appScopesFor, findOboApi } from '../../shared/obo/oboApis';
 import { ProblemError } from '../../shared/problems';
 import { captureLogLines } from '../../shared/log';
+import { MINIMAL_SETTINGS } from '../support/settings';
 
 /** The settings of `/api/obo`, its issuers and authorities, and how refused exchanges are answered. */
 const base = {
-  AzureAd__ClientId: 'client-1',
-  AzureAd__ClientCredentials__0__SourceType: 'ClientSecret',
-  AzureAd__ClientCredentials__0__ClientSecret: 'shh-secret-value',
-  AzureAd__RedirectUri: 'http://localhost:7071/api/redirect',
+  ...MINIMAL_SETTINGS,
   AzureAd__TenantId: 'contoso.onmicrosoft.com',
-  TokenCache__ConnectionString: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;',
-  Session__Keys: Buffer.alloc(32, 7).toString('base64url'),
 };
 const TENANT = '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
 
