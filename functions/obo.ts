@@ -7,6 +7,7 @@ import { acquireAppToken } from '../shared/auth/appTokens';
 import { METHODS_WITHOUT_BODY, downstreamUrl, validateProxyPath } from '../shared/proxy/proxyRules';
 import { MAX_PROXY_BODY_BYTES, readBoundedBody } from '../shared/boundedBody';
 import { forwardToApi } from '../shared/proxy/forward';
+import { proxiedResponse } from './http/responses';
 import { httpFunction } from './registration';
 
 /**
@@ -26,7 +27,7 @@ export async function obo(request: HttpRequest, source: RuntimeSource): Promise<
 
   // The downstream answer goes back as it is, a claims challenge included: the caller holds the user and answers it.
   const answer = await forwardToApi(target, request.method, request.headers as unknown as Headers, body, accessToken, api.timeoutMs);
-  return { status: answer.status, headers: { ...answer.headers, 'x-content-type-options': 'nosniff', 'cache-control': answer.headers['cache-control'] ?? 'no-store' }, body: answer.body ?? undefined };
+  return proxiedResponse(answer);
 }
 
 export const oboFunction = httpFunction('obo', { route: 'obo/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], authLevel: 'anonymous' }, obo);

@@ -11,6 +11,7 @@ import { answerTokenChallenge } from '../shared/proxy/challengeRetry';
 import { readSession } from '../shared/session/session';
 import { loginUrlFor } from '../shared/auth/loginUrl';
 import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
+import { proxiedResponse } from './http/responses';
 import { httpFunction } from './registration';
 
 export async function proxy(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
@@ -43,7 +44,7 @@ export async function proxy(request: HttpRequest, source: RuntimeSource): Promis
       forward: (token) => forwardToApi(target, request.method, headers, body, token, api.timeoutMs),
     });
   }
-  return { status: answer.status, headers: { ...answer.headers, 'x-content-type-options': 'nosniff', 'cache-control': answer.headers['cache-control'] ?? 'no-store' }, body: answer.body ?? undefined };
+  return proxiedResponse(answer);
 }
 
 export const proxyFunction = httpFunction('proxy', { route: 'proxy/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], authLevel: 'anonymous' }, proxy);

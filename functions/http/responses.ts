@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { PROBLEM_CONTENT_TYPE, problemBody, type ProblemError } from '../../shared/problems';
 import type { ResponseCookie } from '../../shared/session/cookies';
+import type { ProxiedAnswer } from '../../shared/proxy/forward';
 import { errorPage } from './errorPage';
 
 /** Headers on every answer: nothing here is cacheable by a shared cache or sniffable. */
@@ -45,4 +46,9 @@ function problemHeaders(error: ProblemError): Record<string, string> {
     ...(error.retryAfterSeconds !== undefined ? { 'retry-after': String(error.retryAfterSeconds) } : {}),
     ...(error.challenge !== undefined ? { 'www-authenticate': error.challenge } : {}),
   };
+}
+
+/** A downstream API's answer passed on: never sniffed, and not stored unless the API says how. */
+export function proxiedResponse(answer: ProxiedAnswer): HttpResponseInit {
+  return { status: answer.status, headers: { ...answer.headers, 'x-content-type-options': 'nosniff', 'cache-control': answer.headers['cache-control'] ?? 'no-store' }, body: answer.body ?? undefined };
 }
