@@ -1,4 +1,3 @@
-import type { SetupOptions } from '@azure/functions';
 import type { RuntimeSource } from '../shared/runtime';
 import type { HttpFunctionDefinition, HttpFunctionRegistration } from './registration';
 import { loginFunction } from './login';
@@ -14,16 +13,13 @@ import { webFunction } from './web';
 import { purgeTimer, type TimerFunctionRegistration } from './purge';
 
 /**
- * The app as both hosts see it: the setup options (the Functions host gets them through
- * app.setup in functions/index.ts, the local host in dev/ reads them here) and the HTTP
- * functions, built for one runtime.
+ * The app's functions with their code, built for one runtime: what the local host in dev/ serves
+ * directly, and what functions/handlers.ts hands the Functions host at the first call. The setup
+ * options and the routes are in functions/manifest.ts.
  */
-export const APP_SETUP = {
-  // Proxied answers are streamed, not buffered.
-  enableHttpStream: true,
-} as const satisfies SetupOptions;
+export { APP_SETUP } from './manifest';
 
-// The page's catch-all route comes last: the host ranks it below every other route anyway.
+// In the manifest's order: the page's catch-all route last.
 export const HTTP_FUNCTIONS: readonly HttpFunctionDefinition[] = [loginFunction, redirectFunction, meFunction, proxyFunction, oboFunction, logoutFunction, logoutFrontChannelFunction, logoutBackChannelFunction, healthFunction, webFunction];
 
 export function createHttpFunctions(runtime: RuntimeSource): HttpFunctionRegistration[] {

@@ -1,15 +1,11 @@
 import { app } from '@azure/functions';
-import { processSettings } from '../shared/config';
-import { runtimeSource } from '../shared/runtime';
-import { observeDependencies } from '../shared/observe';
-import { APP_SETUP, createHttpFunctions, createTimerFunctions } from './app';
+import { APP_SETUP } from './manifest';
+import { lazyFunctions, loadHandlers } from './lazy';
 
-// The Functions host's entry point (package.json "main" is its bundle).
+// The Functions host's entry point (package.json "main" is its bundle). Every function is
+// registered now, from the manifest, as the host indexes them at load; their code (handlers.js)
+// loads at the first call.
 app.setup(APP_SETUP);
-// Latency of every outgoing call, for the request log lines.
-observeDependencies();
-
-// One runtime for the process, built at the first request (or timer run) from the app settings.
-const runtime = runtimeSource(processSettings);
-for (const fn of createHttpFunctions(runtime)) app.http(fn.name, fn.options);
-for (const timer of createTimerFunctions(runtime)) app.timer(timer.name, { schedule: timer.schedule, handler: timer.handler });
+const functions = lazyFunctions(() => loadHandlers().startHandlers());
+for (const fn of functions.http) app.http(fn.name, fn.options);
+for (const timer of functions.timers) app.timer(timer.name, { schedule: timer.schedule, handler: timer.handler });

@@ -4,6 +4,7 @@ import { beginSignIn } from '../shared/auth/signIn';
 import { signInOriginRedirect } from '../shared/auth/signInOrigin';
 import { redirect } from './http/responses';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 
 export async function login(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
   const runtime = await source.get();
@@ -22,4 +23,4 @@ export async function login(request: HttpRequest, source: RuntimeSource): Promis
   return redirect(location, [cookie]);
 }
 
-export const loginFunction = httpFunction('login', { route: 'login', methods: ['GET'], authLevel: 'anonymous' }, login);
+export const loginFunction = httpFunction(ROUTES.login, login);

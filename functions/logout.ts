@@ -7,6 +7,7 @@ import { requireAntiForgeryHeader } from './http/antiForgery';
 import { readSession } from '../shared/session/session';
 import { sameSecretValue } from '../shared/constantTime';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 
 /** POST with X-CSRF: 1, or GET with the session's `sid` (the `logoutUrl` of /api/me): a bare link signs nobody out. */
 export async function logout(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
@@ -21,4 +22,4 @@ export async function logout(request: HttpRequest, source: RuntimeSource): Promi
   return redirect(location, cookies);
 }
 
-export const logoutFunction = httpFunction('logout', { route: 'logout', methods: ['GET', 'POST'], authLevel: 'anonymous' }, logout);
+export const logoutFunction = httpFunction(ROUTES.logout, logout);

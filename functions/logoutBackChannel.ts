@@ -5,6 +5,7 @@ import { problems } from '../shared/problems';
 import { logEvent } from '../shared/log';
 import { BASE_HEADERS } from './http/responses';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 
 const MAX_FORM_BYTES = 32 * 1024;
 
@@ -21,4 +22,4 @@ export async function logoutBackChannel(request: HttpRequest, source: RuntimeSou
   return { status: 200, headers: { ...BASE_HEADERS } };
 }
 
-export const logoutBackChannelFunction = httpFunction('logoutBackChannel', { route: 'logout/backchannel', methods: ['POST'], authLevel: 'anonymous' }, logoutBackChannel);
+export const logoutBackChannelFunction = httpFunction(ROUTES.logoutBackChannel, logoutBackChannel);

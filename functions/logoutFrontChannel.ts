@@ -4,6 +4,7 @@ import { frontChannelLogout, logoutFrameAncestors } from '../shared/session/logo
 import { BASE_HEADERS } from './http/responses';
 import { logEvent } from '../shared/log';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 
 /**
  * OpenID Connect Front-Channel Logout: the provider loads this in a hidden iframe. An empty
@@ -26,4 +27,4 @@ export async function logoutFrontChannel(request: HttpRequest, source: RuntimeSo
   };
 }
 
-export const logoutFrontChannelFunction = httpFunction('logoutFrontChannel', { route: 'logout/frontchannel', methods: ['GET'], authLevel: 'anonymous' }, logoutFrontChannel);
+export const logoutFrontChannelFunction = httpFunction(ROUTES.logoutFrontChannel, logoutFrontChannel);

@@ -5,6 +5,7 @@ import { json } from './http/responses';
 import { readSession } from '../shared/session/session';
 import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 
 const LOGIN_URL = '/api/login?returnUrl=%2Fapi%2F';
 
@@ -24,4 +25,4 @@ export async function me(request: HttpRequest, source: RuntimeSource): Promise<H
   });
 }
 
-export const meFunction = httpFunction('me', { route: 'me', methods: ['GET'], authLevel: 'anonymous' }, me);
+export const meFunction = httpFunction(ROUTES.me, me);

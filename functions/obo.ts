@@ -9,6 +9,7 @@ import { MAX_PROXY_BODY_BYTES, readBoundedBody } from '../shared/boundedBody';
 import { forwardToApi } from '../shared/proxy/forward';
 import { proxiedResponse } from './http/responses';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 
 /**
  * A protected web API that calls web APIs: the caller's bearer token is validated, exchanged
@@ -30,4 +31,4 @@ export async function obo(request: HttpRequest, source: RuntimeSource): Promise<
   return proxiedResponse(answer);
 }
 
-export const oboFunction = httpFunction('obo', { route: 'obo/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], authLevel: 'anonymous' }, obo);
+export const oboFunction = httpFunction(ROUTES.obo, obo);

@@ -13,6 +13,7 @@ import { loginUrlFor } from '../shared/auth/loginUrl';
 import { readLiveSession, sessionEndedProblem } from '../shared/session/sessionRecords';
 import { proxiedResponse } from './http/responses';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 
 export async function proxy(request: HttpRequest, source: RuntimeSource): Promise<HttpResponseInit> {
   requireAntiForgeryHeader(request);
@@ -47,4 +48,4 @@ export async function proxy(request: HttpRequest, source: RuntimeSource): Promis
   return proxiedResponse(answer);
 }
 
-export const proxyFunction = httpFunction('proxy', { route: 'proxy/{api}/{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], authLevel: 'anonymous' }, proxy);
+export const proxyFunction = httpFunction(ROUTES.proxy, proxy);

@@ -1,6 +1,7 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import type { RuntimeSource } from '../shared/runtime';
-import { PURGE_SCHEDULE, purgeExpired } from '../shared/tokenCache/purge';
+import { purgeExpired } from '../shared/tokenCache/purge';
+import { TIMERS } from './manifest';
 import { describeForLog } from '../shared/errors';
 
 /** A timer function as both hosts need it: the Functions host gets it through app.timer (functions/index.ts). */
@@ -23,5 +24,5 @@ export async function purgeExpiredRows(source: RuntimeSource, context: Invocatio
 }
 
 export function purgeTimer(source: RuntimeSource): TimerFunctionRegistration {
-  return { name: 'purgeExpired', schedule: PURGE_SCHEDULE, handler: (_timer, context) => purgeExpiredRows(source, context) };
+  return { ...TIMERS.purgeExpired, handler: (_timer, context) => purgeExpiredRows(source, context) };
 }

@@ -5,6 +5,7 @@ import { ProblemError, problems } from '../shared/problems';
 import { logEvent } from '../shared/log';
 import { redirect as redirectTo } from './http/responses';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 import { readBoundedBody } from '../shared/boundedBody';
 
 const MAX_FORM_BYTES = 64 * 1024;
@@ -33,4 +34,4 @@ export async function redirect(request: HttpRequest, source: RuntimeSource): Pro
   }
 }
 
-export const redirectFunction = httpFunction('redirect', { route: 'redirect', methods: ['GET', 'POST'], authLevel: 'anonymous' }, redirect);
+export const redirectFunction = httpFunction(ROUTES.redirect, redirect);

@@ -1,5 +1,6 @@
 import type { HttpFunctionOptions, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { RuntimeSource } from '../shared/runtime';
+import type { HttpRoute } from './manifest';
 import { handleErrors } from './http/handleErrors';
 import { logRequests } from './http/requestLog';
 
@@ -16,7 +17,7 @@ export type AppHttpHandler = (request: HttpRequest, runtime: RuntimeSource, cont
 export type HttpFunctionDefinition = (runtime: RuntimeSource) => HttpFunctionRegistration;
 
 /** The function's handler inside its error layer, inside its request log line (functions/http/requestLog.ts). */
-export function httpFunction(name: string, options: Omit<HttpFunctionOptions, 'handler'>, handler: AppHttpHandler): HttpFunctionDefinition {
+export function httpFunction({ name, ...options }: HttpRoute, handler: AppHttpHandler): HttpFunctionDefinition {
   return (runtime) => ({
     name,
     options: { ...options, handler: logRequests(name, options.route ?? name, handleErrors((request, context) => handler(request, runtime, context))) },

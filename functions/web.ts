@@ -4,6 +4,7 @@ import { problems } from '../shared/problems';
 import type { WebAsset } from '../web/asset';
 import { webAssets } from '../web/generated/assets';
 import { httpFunction } from './registration';
+import { ROUTES } from './manifest';
 
 /**
  * The demo page at /api/ and its files under /api/ (built from web/ by scripts/buildWeb.mjs).
@@ -58,4 +59,4 @@ export async function web(request: HttpRequest, source: RuntimeSource): Promise<
   return { status: 200, headers, body: asset.body };
 }
 
-export const webFunction = httpFunction('web', { route: '{*path}', methods: ['GET', 'HEAD'], authLevel: 'anonymous' }, web);
+export const webFunction = httpFunction(ROUTES.web, web);

@@ -1,7 +1,10 @@
-// Builds with esbuild. `app`: the deployment bundle the Functions host loads (package.json "main"),
-// every dependency inlined so a cold start reads one file, plus dist/deploy/: the exact folder azd
-// zips (azure.yaml `dist`) with host.json, a dependency-free package.json, the bundle and the
-// telemetry bundle it loads only when Application Insights is configured, without source maps (dist/app.js.map stays beside dist/app.js for local debugging and `func start`).
+// Builds with esbuild. `app`: the deployment bundles the Functions host loads, every dependency
+// inlined: app.js (package.json "main"), which registers every function from functions/manifest.ts
+// and holds little else, and handlers.js, the functions' code, which app.js loads at the first
+// call; plus dist/deploy/: the exact folder azd zips (azure.yaml `dist`) with host.json, a
+// dependency-free package.json, both bundles and the telemetry bundle the handlers load only when
+// Application Insights is configured, without source maps (the maps stay beside dist/app.js and
+// dist/handlers.js for local debugging and `func start`).
 // `dev`: the local stack behind `npm start`, with node_modules left external (Azurite and
 // Playwright are not bundled). `--outdir <dir>` writes somewhere other than dist/ (the tests).
 import { build } from 'esbuild';
@@ -13,11 +16,18 @@ const outdirFlag = process.argv.indexOf('--outdir');
 const out = outdirFlag > 0 ? process.argv[outdirFlag + 1] : 'dist';
 // The page (web/) is inlined into the bundles as a generated module.
 await buildWeb();
-const common = { bundle: true, platform: 'node', target: 'node22', format: 'cjs', sourcemap: true, logLevel: 'warning', define: { TELEMETRY_BUNDLE: '"telemetry.js"' } };
+const common = { bundle: true, platform: 'node', target: 'node22', format: 'cjs', sourcemap: true, logLevel: 'warning', define: { TELEMETRY_BUNDLE: '"telemetry.js"', HANDLERS_BUNDLE: '"handlers.js"' } };
 
 /** Application Insights (shared/telemetry/azureMonitor.ts) in a bundle of its own, loaded only when configured. */
 async function buildTelemetry(dir, options = {}) {
   await build({ ...common, entryPoints: ['shared/telemetry/azureMonitor.ts'], outfile: `${dir}/telemetry.js`, minify: true, ...options });
+}
+
+/** An entry that registers the functions (functions/index.ts) and the handlers it loads at the first call, each in a bundle of its own. */
+async function buildApp(dir, entry, name) {
+  const options = { ...common, external: ['@azure/functions-core'], minify: true };
+  await build({ ...options, entryPoints: [entry], outfile: `${dir}/${name}.js` });
+  await build({ ...options, entryPoints: ['functions/handlers.ts'], outfile: `${dir}/handlers.js` });
 }
 
 /** The deployment package: nothing to install on the server, so no remote build is needed. */
@@ -27,9 +37,7 @@ function writeDeployFolder() {
   mkdirSync(dir, { recursive: true });
   copyFileSync('host.json', `${dir}/host.json`);
   // Ship only what runs: no map, and no comment pointing at one.
-  const bundle = readFileSync(`${out}/app.js`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n');
-  writeFileSync(`${dir}/app.js`, bundle);
-  writeFileSync(`${dir}/telemetry.js`, readFileSync(`${out}/telemetry.js`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
+  for (const bundle of ['app.js', 'handlers.js', 'telemetry.js']) writeFileSync(`${dir}/${bundle}`, readFileSync(`${out}/${bundle}`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
   const deployed = { name: pkg.name, version: pkg.version, private: true, main: 'app.js', engines: { node: '>=22' } }; // what Azure Functions runs, not the dev machine's floor
   writeFileSync(`${dir}/package.json`, `${JSON.stringify(deployed, null, 2)}\n`);
@@ -37,7 +45,8 @@ function writeDeployFolder() {
 
 if (target === 'app') {
   rmSync(`${out}/app.js`, { force: true });
-  await build({ ...common, entryPoints: ['functions/index.ts'], outfile: `${out}/app.js`, external: ['@azure/functions-core'], minify: true });
+  rmSync(`${out}/handlers.js`, { force: true });
+  await buildApp(out, 'functions/index.ts', 'app');
   await buildTelemetry(out);
   writeDeployFolder();
 } else if (target === 'measure') {
@@ -45,9 +54,11 @@ if (target === 'app') {
 } else if (target === 'bench') {
   await build({ ...common, entryPoints: { 'scripts/bench': 'scripts/bench.ts', 'scripts/bench/appProcess': 'scripts/bench/appProcess.ts' }, outdir: out, packages: 'external' });
 } else if (target === 'cold') {
-  // bench:cold: a hello app and the cold-start host, bundled and minified as the app is.
+  // bench:cold: a hello app and the cold-start hosts, bundled and minified as the app is (the
+  // app's host with its handlers bundle beside it, loaded at the first call as in Azure).
   await build({ ...common, entryPoints: ['scripts/bench/hello.ts'], outfile: `${out}/bench-cold/hello.js`, external: ['@azure/functions-core'], minify: true });
-  for (const name of ['coldHost', 'helloHost']) await build({ ...common, entryPoints: [`scripts/bench/${name}.ts`], outfile: `${out}/bench-cold/${name}.js`, external: ['@azure/functions-core'], minify: true });
+  await build({ ...common, entryPoints: ['scripts/bench/helloHost.ts'], outfile: `${out}/bench-cold/helloHost.js`, external: ['@azure/functions-core'], minify: true });
+  await buildApp(`${out}/bench-cold`, 'scripts/bench/coldHost.ts', 'coldHost');
   await build({ ...common, entryPoints: ['scripts/benchCold.ts'], outfile: `${out}/scripts/benchCold.js`, packages: 'external' });
 } else if (target === 'measure-obo') {
   await build({ ...common, entryPoints: ['scripts/measureObo.ts'], outfile: `${out}/scripts/measureObo.js`, packages: 'external' });

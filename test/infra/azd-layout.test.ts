@@ -98,7 +98,7 @@ describe('.funcignore', () => {
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
-    for (const kept of ['host.json', 'package.json', 'dist', 'dist/app.js', '*.js']) expect(patterns).not.toContain(kept);
+    for (const kept of ['host.json', 'package.json', 'dist', 'dist/app.js', 'dist/handlers.js', '*.js']) expect(patterns).not.toContain(kept);
     expect(patterns).toEqual(expect.arrayContaining(['local.settings.json', '*.map', 'test', 'infra']));
   });
 });

@@ -214,17 +214,21 @@ describe('deployment package', () => {
   }, 150_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  test('holds host.json, a dependency-free package.json, the bundle and the telemetry bundle: no source map', () => {
+  test('holds host.json, a dependency-free package.json, the entry, handlers and telemetry bundles: no source map', () => {
     const files = listFiles(join(out, 'deploy'));
-    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'host.json', 'package.json', 'telemetry.js']);
-    const bundle = readFileSync(join(out, 'deploy/app.js'), 'utf8');
+    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'handlers.js', 'host.json', 'package.json', 'telemetry.js']);
+    const entry = readFileSync(join(out, 'deploy/app.js'), 'utf8');
+    const handlers = readFileSync(join(out, 'deploy/handlers.js'), 'utf8');
     // No comment that points at a map (library code may mention the word elsewhere).
     const pointsAtMap = /\/\/# sourceMappingURL=\S+\s*$/;
-    expect(pointsAtMap.test(bundle)).toBe(false);
-    expect(pointsAtMap.test(readFileSync(join(out, 'deploy/telemetry.js'), 'utf8'))).toBe(false);
-    // A cold start does not parse OpenTelemetry: app.js only knows where telemetry.js is.
-    expect(bundle).not.toMatch(/useAzureMonitor|@opentelemetry\/sdk/);
-    expect(bundle).toContain('"telemetry.js"');
+    for (const bundle of ['app.js', 'handlers.js', 'telemetry.js']) expect(pointsAtMap.test(readFileSync(join(out, 'deploy', bundle), 'utf8'))).toBe(false);
+    // A cold start does not parse OpenTelemetry: the handlers only know where telemetry.js is.
+    expect(handlers).not.toMatch(/useAzureMonitor|@opentelemetry\/sdk/);
+    expect(handlers).toContain('"telemetry.js"');
+    // The entry registers and knows where the handlers are; their code (MSAL, zod, the Table SDK) is not in it.
+    expect(entry).toContain('"handlers.js"');
+    expect(entry).not.toMatch(/ConfidentialClientApplication|TableClient|ZodError|useAzureMonitor/);
+    expect(handlers).toMatch(/ConfidentialClientApplication/);
     const pkg = JSON.parse(readFileSync(join(out, 'deploy/package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg.main).toBe('app.js');
     expect(pkg).not.toHaveProperty('dependencies');
@@ -232,6 +236,28 @@ describe('deployment package', () => {
     // The map stays outside the package, for local debugging.
     expect(statSync(join(out, 'app.js.map')).isFile()).toBe(true);
     console.log(`deployment package: ${files.map((f) => `${f.path} ${f.size} B`).join(', ')}; ${files.reduce((sum, f) => sum + f.size, 0)} B in all`);
+  });
+
+  test('the entry registers every function without loading the handlers; the handlers bundle needs no node_modules and answers a bad setting with 503 naming it', async () => {
+    // Outside the Functions host app.http registers nothing (test mode): what is checked is what loading the entry evaluates.
+    const entry = await run(process.execPath, ['-e', `require(${JSON.stringify(join(out, 'deploy/app.js'))}); process.stdout.write('\\n' + JSON.stringify(Object.keys(require.cache).map((p) => require('node:path').basename(p))))`], { cwd: out });
+    expect(entry.code).toBe(0);
+    expect(JSON.parse(entry.stdout.trim().split('\n').at(-1)!)).toEqual(['app.js']);
+    // The handlers bundle on its own, from a folder with no node_modules above it, as the host runs it.
+    const script = `
+      const { startHandlers } = require(${JSON.stringify(join(out, 'deploy/handlers.js'))});
+      const handlers = startHandlers({ AzureAd__ClientId: 'client' }, { log: () => {} });
+      const lines = [];
+      const context = { invocationId: 'i', functionName: 'health', log: (l) => lines.push(l), warn: () => {}, error: () => {} };
+      handlers.http.get('health')({ method: 'GET', url: 'http://localhost/api/health', headers: new Headers(), params: {}, query: new URLSearchParams() }, context)
+        .then((answer) => process.stdout.write('\\n' + JSON.stringify({ status: answer.status, body: JSON.parse(answer.body), names: [...handlers.http.keys()] })));`;
+    const result = await run(process.execPath, ['-e', script], { cwd: out });
+    expect(result.code).toBe(0);
+    const answer = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { status: number; body: { code: string; settings: string[] }; names: string[] };
+    expect(answer.status).toBe(503);
+    expect(answer.body.code).toBe('configuration_invalid');
+    expect(answer.body.settings).toEqual(expect.arrayContaining(['AzureAd__TenantId', 'Session__Keys']));
+    expect(answer.names).toEqual(expect.arrayContaining(['login', 'redirect', 'proxy', 'health', 'web']));
   });
 });
 

@@ -1,6 +1,8 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { randomBytes } from 'node:crypto';
-import { createHttpFunctions } from '../../functions/app';
+import { createHttpFunctions, createTimerFunctions } from '../../functions/app';
+import { lazyFunctions, loadHandlers } from '../../functions/lazy';
+import { HTTP_ROUTES } from '../../functions/manifest';
 import { runtimeSource } from '../../shared/runtime';
 import type { Settings } from '../../shared/config';
 
@@ -62,4 +64,49 @@ test('the runtime is built once per source, at first use', async () => {
   await proxyCall(functions, 'alpha');
   expect(reads).toBe(1);
   expect(await source.get()).toBe(await source.get());
+});
+
+describe('registered up front, code at the first call (functions/index.ts)', () => {
+  const unused = { get: () => Promise.reject(new Error('unused')) };
+
+  test('every function of the app is in the manifest with the same name, route, methods and auth level, in the same order', () => {
+    const lazy = lazyFunctions(() => loadHandlers().startHandlers(settings([])));
+    const shape = (fn: { name: string; options: { route?: string; methods?: unknown; authLevel?: unknown } }) => [fn.name, fn.options.route, fn.options.methods, fn.options.authLevel];
+    expect(lazy.http.map(shape)).toEqual(createHttpFunctions(unused).map(shape));
+    expect(lazy.http.map((fn) => fn.name)).toEqual(HTTP_ROUTES.map((r) => r.name));
+    expect(lazy.timers.map((t) => [t.name, t.schedule])).toEqual(createTimerFunctions(unused).map((t) => [t.name, t.schedule]));
+  });
+
+  test('the handlers start once, at the first call to any function, and answer as the eager ones', async () => {
+    let starts = 0;
+    const lazy = lazyFunctions(() => {
+      starts++;
+      return loadHandlers().startHandlers(settings(['alpha']), { log: () => {} });
+    });
+    expect(starts).toBe(0);
+    expect(await proxyCall(lazy.http, 'alpha')).toMatchObject({ status: 401, body: { code: 'not_signed_in' } });
+    expect(await proxyCall(lazy.http, 'beta')).toMatchObject({ status: 404, body: { code: 'api_unknown' } });
+    const health = lazy.http.find((f) => f.name === 'health')!;
+    await health.options.handler(new HttpRequest({ url: 'http://localhost/api/health', method: 'GET' }), new InvocationContext({ functionName: 'health', logHandler: () => {} }));
+    expect(starts).toBe(1);
+  });
+
+  test('a bad setting is answered at the first call: 503 problem+json naming it, by every function', async () => {
+    const lazy = lazyFunctions(() => loadHandlers().startHandlers({ ...settings(['alpha']), Session__Keys: 'short' }, { log: () => {} }));
+    expect(await proxyCall(lazy.http, 'alpha')).toMatchObject({ status: 503, body: { code: 'configuration_invalid', settings: ['Session__Keys'] } });
+    const health = lazy.http.find((f) => f.name === 'health')!;
+    const answer = (await health.options.handler(new HttpRequest({ url: 'http://localhost/api/health', method: 'GET' }), new InvocationContext({ functionName: 'health', logHandler: () => {} }))) as { status: number; headers: Record<string, string>; body: string };
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'configuration_invalid', settings: ['Session__Keys'] });
+  });
+
+  test('a function the code does not provide fails its first call, naming it', async () => {
+    const lazy = lazyFunctions(() => {
+      const handlers = loadHandlers().startHandlers(settings([]));
+      const http = new Map(handlers.http);
+      http.delete('health');
+      return { ...handlers, http };
+    });
+    await expect(proxyCall(lazy.http, 'alpha')).rejects.toThrow('no handler for health');
+  });
 });
