@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod's mini build: functions tree-shaken into the bundle, no locale tables, cheap schemas (a cold start evaluates this at the first request).
+import * as z from 'zod/mini';
 import { DEFAULT_ABSOLUTE_LIFETIME_SECONDS, DEFAULT_IDLE_TIMEOUT_SECONDS, parseDuration, type SessionLifetimes } from './session/lifetimes';
 import { ConfigurationError } from './errors';
 
@@ -132,11 +133,10 @@ export function isLoopbackHost(hostname: string): boolean {
 type UrlRule = 'https' | 'http(s)' | 'https-or-loopback-http';
 
 function urlSetting(rule: UrlRule, example: string) {
-  return z
-    .string()
-    .trim()
-    .superRefine((v, ctx) => {
-      const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
+  return z.string().check(
+    z.trim(),
+    z.superRefine((v, ctx) => {
+      const fail = (message: string) => ctx.addIssue({ code: 'custom', message, input: v });
       if (!URL.canParse(v)) return fail(`is not an absolute URL; set it to one such as ${example}`);
       const url = new URL(v);
       if (url.protocol === 'https:') return;
@@ -150,12 +150,13 @@ function urlSetting(rule: UrlRule, example: string) {
         );
       }
       fail(`uses ${url.protocol.replace(/:$/, '')}; use ${rule === 'http(s)' ? 'an http or https' : 'an https'} URL such as ${example}`);
-    });
+    }),
+  );
 }
-const identifier = z.string().trim().min(1, 'is empty; set a value or remove the setting');
-const booleanSetting = z.enum(['true', 'false', 'True', 'False'], { message: 'is not a boolean; set it to true or false' });
+const identifier = z.string().check(z.trim(), z.minLength(1, 'is empty; set a value or remove the setting'));
+const booleanSetting = z.enum(['true', 'false', 'True', 'False'], { error: 'is not a boolean; set it to true or false' });
 // Key Vault object names: 1-127 letters, digits and dashes.
-const keyVaultObjectName = z.string().trim().regex(/^[0-9A-Za-z-]{1,127}$/, 'is not a Key Vault object name; use 1 to 127 letters, digits or dashes, such as app-client-secret');
+const keyVaultObjectName = z.string().check(z.trim(), z.regex(/^[0-9A-Za-z-]{1,127}$/, 'is not a Key Vault object name; use 1 to 127 letters, digits or dashes, such as app-client-secret'));
 const apiName = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const KEY_COMMAND = `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`;
 
@@ -196,7 +197,7 @@ class SettingsReader {
     return value !== undefined && value.trim() !== '';
   }
 
-  optional<T>(name: string, schema: z.ZodType<T>): T | undefined {
+  optional<T>(name: string, schema: z.ZodMiniType<T>): T | undefined {
     const value = this.raw(name);
     if (value === undefined) return undefined;
     const parsed = schema.safeParse(value);
@@ -205,7 +206,7 @@ class SettingsReader {
     return undefined;
   }
 
-  required<T>(name: string, schema: z.ZodType<T>, hint = `is missing; set it to ${expectedFor(name)}`): T | undefined {
+  required<T>(name: string, schema: z.ZodMiniType<T>, hint = `is missing; set it to ${expectedFor(name)}`): T | undefined {
     if (!this.present(name)) {
       this.fail(name, hint);
       return undefined;
@@ -362,7 +363,7 @@ function readDownstreamApis(r: SettingsReader): Map<string, DownstreamApiConfig>
     const scopesPresent = r.present(`${prefix}Scopes`);
     const scopes = splitList(r.raw(`${prefix}Scopes`));
     const requestAppToken = (r.optional(`${prefix}RequestAppToken`, booleanSetting) ?? 'false').toLowerCase() === 'true';
-    const timeoutSeconds = r.optional(`${prefix}TimeoutSeconds`, z.coerce.number().int('must be a whole number of seconds').min(1, 'must be at least 1').max(MAX_API_TIMEOUT_SECONDS, `must be at most ${MAX_API_TIMEOUT_SECONDS} (requests are stopped after 120 s)`)) ?? DEFAULT_API_TIMEOUT_SECONDS;
+    const timeoutSeconds = r.optional(`${prefix}TimeoutSeconds`, z.coerce.number({ error: 'is not a number; set it to a whole number of seconds, such as 30' }).check(z.refine(Number.isInteger, 'must be a whole number of seconds'), z.minimum(1, 'must be at least 1'), z.maximum(MAX_API_TIMEOUT_SECONDS, `must be at most ${MAX_API_TIMEOUT_SECONDS} (requests are stopped after 120 s)`))) ?? DEFAULT_API_TIMEOUT_SECONDS;
     if (scopes.length === 0 && !scopesPresent) r.fail(`${prefix}Scopes`, 'is missing; set it to the scopes the proxy requests for this API (space separated), such as https://graph.microsoft.com/User.Read');
     if (requestAppToken && scopes.some((s) => !s.endsWith('/.default'))) {
       r.fail(`${prefix}Scopes`, 'names delegated scopes, but RequestAppToken is true and app tokens take only "<resource>/.default"; set it to such as https://graph.microsoft.com/.default');
@@ -392,8 +393,8 @@ function parseConnectionStringEndpoint(connectionString: string): boolean {
 const TABLE_URI_EXAMPLE = 'https://<account>.table.core.windows.net';
 
 function readTokenCache(r: SettingsReader): Omit<AppConfig['tokenCache'], 'encryption'> | undefined {
-  const tableName = r.optional('TokenCache__TableName', z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'is not a table name; use 3 to 63 letters or digits starting with a letter, such as TokenCache')) ?? 'TokenCache';
-  const connectionString = z.string().refine(parseConnectionStringEndpoint, 'is not a storage connection string; use one with AccountName=… or TableEndpoint=… (from the storage account\'s "Access keys" page), or UseDevelopmentStorage=true for Azurite');
+  const tableName = r.optional('TokenCache__TableName', z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'is not a table name; use 3 to 63 letters or digits starting with a letter, such as TokenCache'))) ?? 'TokenCache';
+  const connectionString = z.string().check(z.refine(parseConnectionStringEndpoint, 'is not a storage connection string; use one with AccountName=… or TableEndpoint=… (from the storage account\'s "Access keys" page), or UseDevelopmentStorage=true for Azurite'));
   const tableUri = urlSetting('https-or-loopback-http', TABLE_URI_EXAMPLE);
 
   const own = r.optional('TokenCache__ConnectionString', connectionString);
@@ -410,7 +411,7 @@ function readTokenCache(r: SettingsReader): Omit<AppConfig['tokenCache'], 'encry
   const webJobs = r.optional('AzureWebJobsStorage', connectionString);
   if (webJobs) return { tableName, connection: { kind: 'connectionString', connectionString: webJobs, setting: 'AzureWebJobsStorage' } };
   const webJobsUri = r.optional('AzureWebJobsStorage__tableServiceUri', tableUri);
-  const account = r.optional('AzureWebJobsStorage__accountName', z.string().regex(/^[a-z0-9]{3,24}$/, 'is not a storage account name; use 3 to 24 lower-case letters or digits, such as stcontoso'));
+  const account = r.optional('AzureWebJobsStorage__accountName', z.string().check(z.regex(/^[a-z0-9]{3,24}$/, 'is not a storage account name; use 3 to 24 lower-case letters or digits, such as stcontoso')));
   const tableServiceUri = webJobsUri ?? (account ? `https://${account}.table.core.windows.net` : undefined);
   if (tableServiceUri) {
     return {
@@ -465,14 +466,17 @@ function readSession(r: SettingsReader): AppConfig['session'] | undefined {
   return r.fail('Session__Keys', `is missing; set it to ${expectedFor('Session__Keys')}, or set Session__KeyVaultUrl and Session__KeyVaultSecretName to a Key Vault secret that holds them`);
 }
 
-const durationSetting = z.string().transform((v, ctx) => {
-  const seconds = parseDuration(v);
-  if (seconds === undefined || seconds <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'is not a positive duration; use ISO 8601 (PT30M, PT8H, P14D) or [d.]hh:mm:ss (00:30:00, 14.00:00:00)' });
-    return z.NEVER;
-  }
-  return seconds;
-});
+const durationSetting = z.pipe(
+  z.string(),
+  z.transform((v, ctx) => {
+    const seconds = parseDuration(v);
+    if (seconds === undefined || seconds <= 0) {
+      ctx.issues.push({ code: 'custom', message: 'is not a positive duration; use ISO 8601 (PT30M, PT8H, P14D) or [d.]hh:mm:ss (00:30:00, 14.00:00:00)', input: v });
+      return z.NEVER;
+    }
+    return seconds;
+  }),
+);
 
 function readSessionLifetimes(r: SettingsReader): SessionLifetimes | undefined {
   const idle = r.optional('Session__IdleTimeout', durationSetting) ?? DEFAULT_IDLE_TIMEOUT_SECONDS;

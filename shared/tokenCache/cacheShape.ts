@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * What a row's cache must look like for MSAL to use it: MSAL's serialized cache, whose sections
@@ -6,18 +6,16 @@ import { z } from 'zod';
  * is unreadable: the account then has no tokens until the next sign-in replaces the row.
  */
 const text = z.string();
-const credential = z.object({ home_account_id: text, environment: text, credential_type: text, client_id: text, secret: text }).passthrough();
-const section = <T extends z.ZodType>(entry: T) => z.record(z.string(), entry).optional();
+const credential = z.looseObject({ home_account_id: text, environment: text, credential_type: text, client_id: text, secret: text });
+const section = <T extends z.ZodMiniType>(entry: T) => z.optional(z.record(z.string(), entry));
 
-const serializedCache = z
-  .object({
-    Account: section(z.object({ home_account_id: text, environment: text }).passthrough()),
-    IdToken: section(credential),
-    AccessToken: section(credential.extend({ target: text, expires_on: text, cached_at: text })),
-    RefreshToken: section(credential),
-    AppMetadata: section(z.object({ client_id: text, environment: text }).passthrough()),
-  })
-  .passthrough();
+const serializedCache = z.looseObject({
+  Account: section(z.looseObject({ home_account_id: text, environment: text })),
+  IdToken: section(credential),
+  AccessToken: section(z.extend(credential, { target: text, expires_on: text, cached_at: text })),
+  RefreshToken: section(credential),
+  AppMetadata: section(z.looseObject({ client_id: text, environment: text })),
+});
 
 export type CacheDecodeResult = { readonly usable: true } | { readonly usable: false; readonly reason: 'not_json' | 'wrong_shape' };
 
