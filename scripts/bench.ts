@@ -52,6 +52,12 @@ interface Measured {
   readonly requestsPerSecond: number;
   readonly calls: number;
   readonly cpuMsPerCall: number;
+  /**
+   * CPU inside the handler per call (from its call until its answer is in hand: the app's own
+   * work, its Table and API calls included, the local host's request and response work not),
+   * at concurrency 1 only: with calls overlapping, one call's span holds others' work too.
+   */
+  readonly handlerCpuMsPerCall: number | null;
   readonly tableReadsPerCall: number;
   readonly tableWritesPerCall: number;
   readonly providerCallsPer1000: number;
@@ -173,6 +179,9 @@ async function measure(scenario: string, connections: number, url: string, heade
   const after = await app.stats();
   const calls = result.requests.total;
   const per = (n: number) => Math.round((n / calls) * 1000) / 1000;
+  const handlerName = scenario === 'refresh' ? 'proxy' : scenario;
+  const handled = (s: ProcessStats) => s.handlerCpu[handlerName] ?? { calls: 0, cpuMicros: 0 };
+  const handlerCalls = handled(after).calls - handled(before).calls;
   // The peer's Table calls are its own client's; the floor's SAS read goes around both.
   const tableOf = (s: ProcessStats) => (scenario === 'peer' ? { reads: s.peerTable.reads, writes: s.peerTable.writes } : { reads: s.table.reads, writes: s.table.writes + s.table.deletes });
   return {
@@ -183,6 +192,7 @@ async function measure(scenario: string, connections: number, url: string, heade
     requestsPerSecond: Math.round(calls / result.duration),
     calls,
     cpuMsPerCall: Math.round(((after.cpuMicros - before.cpuMicros) / 1000 / calls) * 1000) / 1000,
+    handlerCpuMsPerCall: connections === 1 && handlerCalls > 0 ? Math.round(((handled(after).cpuMicros - handled(before).cpuMicros) / 1000 / handlerCalls) * 1000) / 1000 : null,
     tableReadsPerCall: scenario === 'floor' ? 1 : per(tableOf(after).reads - tableOf(before).reads),
     tableWritesPerCall: scenario === 'floor' ? 0 : per(tableOf(after).writes - tableOf(before).writes),
     providerCallsPer1000: Math.round(((providerCalls(stack) - providerBefore) / calls) * 1000 * 10) / 10,
@@ -302,10 +312,10 @@ async function distinctSessions(stack: LocalStack, runtime: Runtime, app: Measur
 }
 
 function table(rows: Measured[], floor: (c: number) => Measured): string {
-  const header = ['scenario', 'c', 'p50 ms', 'p99 ms', 'req/s', 'app CPU ms/call', 'above floor', 'p50/floor', 'p99/floor', 'Table r/w per call', 'provider /1000', 'Key Vault /1000'];
+  const header = ['scenario', 'c', 'p50 ms', 'p99 ms', 'req/s', 'app CPU ms/call', 'above floor', 'handler CPU ms/call', 'p50/floor', 'p99/floor', 'Table r/w per call', 'provider /1000', 'Key Vault /1000'];
   const lines = rows.map((r) => {
     const f = floor(r.connections);
-    return [r.scenario, String(r.connections), r.p50.toFixed(2), r.p99.toFixed(2), String(r.requestsPerSecond), r.cpuMsPerCall.toFixed(3), r.scenario === 'floor' ? '' : (r.cpuMsPerCall - f.cpuMsPerCall).toFixed(3), (r.p50 / f.p50).toFixed(2), (r.p99 / f.p99).toFixed(2), `${r.tableReadsPerCall}/${r.tableWritesPerCall}`, String(r.providerCallsPer1000), String(r.keyVaultCallsPer1000)];
+    return [r.scenario, String(r.connections), r.p50.toFixed(2), r.p99.toFixed(2), String(r.requestsPerSecond), r.cpuMsPerCall.toFixed(3), r.scenario === 'floor' ? '' : (r.cpuMsPerCall - f.cpuMsPerCall).toFixed(3), r.handlerCpuMsPerCall === null ? '' : r.handlerCpuMsPerCall.toFixed(3), (r.p50 / f.p50).toFixed(2), (r.p99 / f.p99).toFixed(2), `${r.tableReadsPerCall}/${r.tableWritesPerCall}`, String(r.providerCallsPer1000), String(r.keyVaultCallsPer1000)];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -393,6 +403,11 @@ async function main(): Promise<void> {
 
     const sizes = await rowSizes(stack, runtime, users[0]!);
     const memory = wanted('memory') ? await distinctSessions(stack, runtime, app, appUrl, users[0]!, SESSIONS) : { sessions: 0, accounts: 0, rssBeforeMb: 0, rssAfterMb: 0, heapUsedAfterMb: 0, seconds: 0 };
+    if (process.env['BENCH_CPU_PROF']) {
+      // The profile covers the measured process's whole life: these calls, warm-ups included.
+      const handled = Object.entries((await app.stats()).handlerCpu).map(([name, h]) => `${h.calls} ${name}`);
+      console.log(`CPU profile of the measured process (written to ${process.env['BENCH_CPU_PROF']} when it exits) over ${handled.join(', ')} calls`);
+    }
     if (ONLY) {
       console.log(table(rows, (c) => rows.find((r) => r.connections === c)!));
       return;
@@ -408,18 +423,21 @@ async function main(): Promise<void> {
       proxyCallsPerCpuSecondOverPeer: round(of('peer', c).cpuMsPerCall / of('proxy', c).cpuMsPerCall),
       proxyRequestsPerSecondOverPeer: round(of('proxy', c).requestsPerSecond / of('peer', c).requestsPerSecond),
     }));
+    const handlerCpu = (s: string) => of(s, 1).handlerCpuMsPerCall ?? Number.NaN;
+    const handlerRatios = { proxyOverFloor: round(handlerCpu('proxy') / handlerCpu('floor')), peerOverProxy: round(handlerCpu('peer') / handlerCpu('proxy')) };
 
     console.log(`\nnpm run bench: ${SECONDS} s per run, ${USERS} users signed in, Node ${process.version}, load average ${loadBefore.toFixed(2)} at start\n`);
     console.log(table(rows, floorOf));
     console.log('\nratios (same run):');
     for (const r of ratios) console.log(`  c=${String(r.connections).padEnd(2)}  proxy/floor p50 ${r.proxyP50OverFloor}, p99 ${r.proxyP99OverFloor}; peer/proxy p50 ${r.peerP50OverProxy}; proxy vs peer: calls per app CPU-second x${r.proxyCallsPerCpuSecondOverPeer}, req/s x${r.proxyRequestsPerSecondOverPeer}`);
+    console.log(`  handler CPU per call, c=1: proxy ${handlerCpu('proxy')} ms (floor ${handlerCpu('floor')} ms, x${handlerRatios.proxyOverFloor}); peer ${handlerCpu('peer')} ms, x${handlerRatios.peerOverProxy} the proxy's`);
     console.log('\nrow size per account (sealed, base64, as stored; clear JSON before it):');
     for (const s of sizes) console.log(`  ${String(s.apis).padStart(2)} API(s): ${s.storedChars} chars stored (${s.storedUncompressedChars} without compression), ${s.clearJsonBytes} B of JSON`);
     console.log(`\nmemory: ${memory.sessions} distinct sessions (${memory.accounts} accounts, each with its row), heap capped at ${HEAP_MB} MB: RSS ${memory.rssBeforeMb} MB before, ${memory.rssAfterMb} MB after (growth ${round(memory.rssAfterMb - memory.rssBeforeMb)} MB), heap used after ${memory.heapUsedAfterMb} MB`);
     console.log(`\nwhole run ${Math.round((Date.now() - started) / 1000)} s; load average ${loadavg()[0]!.toFixed(2)} at the end`);
 
     mkdirSync('bench', { recursive: true });
-    const results = { date: new Date().toISOString(), node: process.version, secondsPerRun: SECONDS, users: USERS, loadAverage: { start: loadBefore, end: loadavg()[0] }, rows, ratios, rowSizes: sizes, memory: { ...memory, heapCapMb: HEAP_MB, growthMb: round(memory.rssAfterMb - memory.rssBeforeMb) } };
+    const results = { date: new Date().toISOString(), node: process.version, secondsPerRun: SECONDS, users: USERS, loadAverage: { start: loadBefore, end: loadavg()[0] }, rows, ratios, handlerCpuRatios: handlerRatios, rowSizes: sizes, memory: { ...memory, heapCapMb: HEAP_MB, growthMb: round(memory.rssAfterMb - memory.rssBeforeMb) } };
     writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
     console.log('written: bench/results.json');
   } finally {

@@ -8,7 +8,7 @@
 import '../../dev/quietTestMode';
 import { startLocalStack } from '../../dev/stack';
 import { trustCertificateAuthority } from '../../dev/tls';
-import { startLocalFunctionsHost } from '../../dev/host';
+import { meterHandlerCpu, startLocalFunctionsHost } from '../../dev/host';
 import { startPeer, type PeerOptions } from './peer';
 import { floorFunction, type FloorOptions } from './floor';
 
@@ -23,6 +23,8 @@ export interface ProcessStats {
   readonly table: { reads: number; writes: number; deletes: number; other: number };
   readonly keyVaultReads: number;
   readonly peerTable: { reads: number; writes: number };
+  /** Per function (`floor`, `proxy`, `peer`): calls and the CPU spent inside their handlers (dev/host.ts `meterHandlerCpu`). */
+  readonly handlerCpu: Record<string, { calls: number; cpuMicros: number }>;
 }
 
 function reply(message: unknown): void {
@@ -30,6 +32,13 @@ function reply(message: unknown): void {
 }
 
 async function main(): Promise<void> {
+  const handlerCpu: Record<string, { calls: number; cpuMicros: number }> = {};
+  const meter = (name: string, cpuMicros: number) => {
+    const entry = (handlerCpu[name] ??= { calls: 0, cpuMicros: 0 });
+    entry.calls++;
+    entry.cpuMicros += cpuMicros;
+  };
+  meterHandlerCpu(meter);
   let stats: (() => ProcessStats) | undefined;
   let closeAll: (() => Promise<void>) | undefined;
   process.on('message', (raw) => {
@@ -40,12 +49,12 @@ async function main(): Promise<void> {
         const stack = await startLocalStack({ settings: request.settings, port: 0, log: () => {} });
         if (stack.embedded.length > 0) throw new Error(`the measured process started its own ${stack.embedded.join(', ')}`);
         const runtime = await stack.runtime.get();
-        const peer = await startPeer(request.peer);
+        const peer = await startPeer(request.peer, meter);
         const floor = await startLocalFunctionsHost({ functions: [floorFunction(request.floor)], port: 0, hostname: '127.0.0.1', log: () => {}, enableHttpStream: true });
         stats = () => {
           const cpu = process.cpuUsage();
           const memory = process.memoryUsage();
-          return { cpuMicros: cpu.user + cpu.system, rss: memory.rss, heapUsed: memory.heapUsed, table: { ...runtime.tableCalls }, keyVaultReads: runtime.keyVault.reads, peerTable: { ...peer.tableCalls } };
+          return { cpuMicros: cpu.user + cpu.system, rss: memory.rss, heapUsed: memory.heapUsed, table: { ...runtime.tableCalls }, keyVaultReads: runtime.keyVault.reads, peerTable: { ...peer.tableCalls }, handlerCpu: structuredClone(handlerCpu) };
         };
         closeAll = async () => {
           await floor.close();

@@ -84,7 +84,8 @@ export interface Peer {
   close(): Promise<void>;
 }
 
-export async function startPeer(options: PeerOptions): Promise<Peer> {
+/** `meter`: the bench's handler CPU meter (dev/host.ts `meterHandlerCpu`), measured over the same span as a function's handler. */
+export async function startPeer(options: PeerOptions, meter?: (functionName: string, cpuMicros: number) => void): Promise<Peer> {
   const tableCalls = { reads: 0, writes: 0 };
   const counting = {
     name: 'countPeerTableCalls',
@@ -98,6 +99,7 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
   const cacheClient = new TableCacheClient(table);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const cpuBefore = meter && process.cpuUsage();
     const homeAccountId = homeAccountIdOfCookie(req.headers.cookie, options.cookieSecret);
     if (!homeAccountId) {
       res.writeHead(401).end();
@@ -116,6 +118,11 @@ export async function startPeer(options: PeerOptions): Promise<Peer> {
     const { accessToken } = await client.acquireTokenSilent({ account, scopes: [...options.scopes] });
     const path = (req.url ?? '/').replace(/^\/peer/, '');
     const answer = await fetch(`${options.apiBaseUrl}${path}`, { headers: { authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(10_000) });
+    // As for a function: up to the API's answer in hand; its body is passed on after (a function's by the host).
+    if (cpuBefore) {
+      const used = process.cpuUsage(cpuBefore);
+      meter?.('peer', used.user + used.system);
+    }
     const body = Buffer.from(await answer.arrayBuffer());
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
   };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RestError, TableClient, odata, type TableEntity } from '@azure/data-tables';
+import { createDefaultHttpClient, createHttpHeaders, createPipelineRequest, type HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
 import type { TableConnection } from '../config';
 import { parseSessions, serializeSessions, type SessionMap } from '../session/lifetimes';
@@ -147,6 +148,14 @@ function needsReseal(entity: Record<string, unknown>, cipher: RowCipher): boolea
   return typeof stored === 'string' && cipher.sealedWithOldKey(stored);
 }
 
+/** The headers of a point read; `nometadata`: the properties as JSON values, without OData type annotations. */
+const POINT_READ_HEADERS = { accept: 'application/json;odata=nometadata', 'x-ms-version': '2019-02-02', dataserviceversion: '3.0' } as const;
+
+/** Doubled single quotes, then URL-encoded, as the SDK writes a key into an entity's address. */
+function keyInUrl(key: string): string {
+  return encodeURIComponent(key.replaceAll("'", "''"));
+}
+
 export function createTableClient(connection: TableConnection, tableName: string, credentialFor: (clientId?: string) => TokenCredential, counts: TableCallCounts): TableClient {
   const countingPolicy = {
     name: 'countTableCalls',
@@ -197,24 +206,56 @@ export class TokenCacheTable {
    */
   private readonly opened = new Map<string, { readonly etag: string; readonly cache: string; readonly memo: { parsed?: unknown } }>();
 
+  /** The table's address as the client was given it: the entity's key goes between path and query (a SAS). */
+  private readonly tableUrl: { readonly prefix: string; readonly query: string; readonly insecure: boolean };
+  /** The point read's HTTP client (Node's http with keep-alive, as the SDK's own default). */
+  private readonly httpClient: HttpClient = createDefaultHttpClient();
+
   constructor(
     private readonly client: TableClient,
     readonly cipher: RowCipher,
-  ) {}
+  ) {
+    const url = new URL(client.url);
+    // An http: endpoint (Azurite) works only with a client made with allowInsecureConnection.
+    this.tableUrl = { prefix: `${url.origin}${url.pathname.replace(/\/+$/, '')}/${encodeURIComponent(client.tableName)}`, query: url.search, insecure: url.protocol === 'http:' };
+  }
 
   async read(partitionKey: string): Promise<CacheRow | undefined> {
+    let entity: (Record<string, unknown> & { etag: string }) | undefined;
     try {
-      const entity = await this.client.getEntity<Record<string, unknown>>(partitionKey, ROW_KEY);
-      const opened = this.open(partitionKey, entity);
-      if (!opened) return undefined;
-      return { cache: opened.cache, etag: opened.etag, sessions: parseSessions(entity['Sessions']), memo: opened.memo, ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
+      entity = await this.pointRead(partitionKey, ROW_KEY);
     } catch (error) {
-      if (isStatus(error, 404)) {
-        this.opened.delete(partitionKey);
-        return undefined;
-      }
       throw tableFailure(error);
     }
+    if (!entity) {
+      this.opened.delete(partitionKey);
+      return undefined;
+    }
+    const opened = this.open(partitionKey, entity);
+    if (!opened) return undefined;
+    return { cache: opened.cache, etag: opened.etag, sessions: parseSessions(entity['Sessions']), memo: opened.memo, ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
+  }
+
+  /**
+   * A point read without the SDK's operation layer, which costs about as much CPU again as the
+   * request itself (the operation's serialization and `@azure/core-client`'s typed entity
+   * deserialization): a plain GET sent through the client's own pipeline, so its credential
+   * policy (shared key, SAS or Entra token, whichever the connection uses), its retry and our
+   * counting and timeout policies apply as to every other call. Undefined when there is no such
+   * row (or table); any other answer than 200 with an ETag and a JSON object is the service failing.
+   */
+  private async pointRead(partitionKey: string, rowKey: string): Promise<(Record<string, unknown> & { etag: string }) | undefined> {
+    const url = `${this.tableUrl.prefix}(PartitionKey='${keyInUrl(partitionKey)}',RowKey='${keyInUrl(rowKey)}')${this.tableUrl.query}`;
+    const request = createPipelineRequest({ url, method: 'GET', headers: createHttpHeaders(POINT_READ_HEADERS), allowInsecureConnection: this.tableUrl.insecure });
+    const response = await this.client.pipeline.sendRequest(this.httpClient, request);
+    if (response.status === 404) return undefined;
+    const etag = response.headers.get('etag');
+    if (response.status !== 200 || !etag) throw new RestError(`Table point read answered ${response.status}`, { statusCode: response.status });
+    // The client's pipeline parses a JSON answer already (core-client's deserialization policy).
+    const body = (response as { parsedBody?: unknown }).parsedBody ?? JSON.parse(response.bodyAsText ?? '');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RestError('Table point read answered no entity', { statusCode: response.status });
+    const properties = body as Record<string, unknown>;
+    return { ...properties, partitionKey: properties['PartitionKey'], rowKey: properties['RowKey'], etag };
   }
 
   private open(partitionKey: string, entity: Record<string, unknown> & { etag?: string }): { etag: string; cache: string; memo: { parsed?: unknown } } | undefined {

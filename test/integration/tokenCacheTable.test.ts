@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { TableClient } from '@azure/data-tables';
-import { startAzuriteTable, type AzuriteTable } from '../../dev/azurite';
+import type { TokenCredential } from '@azure/core-auth';
+import { AzureNamedKeyCredential, TableClient, generateAccountSas } from '@azure/data-tables';
+import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, startAzuriteTable, type AzuriteTable } from '../../dev/azurite';
+import { createDevCertificates, trustCertificateAuthority } from '../../dev/tls';
 import { RowCipher } from '../../shared/tokenCache/rowCipher';
 import { TokenCacheTable, createTableClient, fromEntity, toEntity, ROW_KEY, type TableCallCounts } from '../../shared/tokenCache/tableStore';
 import { runWithDeadline } from '../../shared/deadline';
@@ -189,6 +193,103 @@ test('expired rows are listed in pages with their keys and ETags; a table not ma
   const flat = found.flat();
   expect(flat.map((r) => r.partitionKey)).not.toContain('live');
   expect(flat.find((r) => r.partitionKey === 'a')).toEqual({ partitionKey: 'a', rowKey: ROW_KEY, etag: expect.stringMatching(/./) });
+});
+
+test('a cache larger than one property is stored in several and read back whole; keys with quotes are addressed as the SDK does', async () => {
+  const { table, raw } = store();
+  // Random text does not compress: well over one 32K-character property once sealed.
+  const cache = JSON.stringify({ big: randomBytes(60_000).toString('base64') });
+  const created = await table.replaceRow("it's", cache, sessions, later(), undefined);
+  expect(created.kind).toBe('written');
+  const entity = await raw.getEntity<Record<string, unknown>>("it's", ROW_KEY);
+  expect(entity['Chunks']).toBeGreaterThanOrEqual(3);
+  expect(typeof entity['Cache2']).toBe('string');
+  expect(await table.read("it's")).toEqual({ cache, etag: (created as { etag: string }).etag, sessions, memo: {} });
+  expect(await table.read("it''s")).toBeUndefined();
+});
+
+test('a connection string with a SAS: the point read and the writes carry it', async () => {
+  const sas = generateAccountSas(new AzureNamedKeyCredential(DEV_ACCOUNT_NAME, DEV_ACCOUNT_KEY), { expiresOn: later(), permissions: { query: true, add: true, update: true, delete: true, write: true, list: true }, resourceTypes: 'sco' });
+  const connectionString = `TableEndpoint=${azurite.tableEndpoint};SharedAccessSignature=${sas}`;
+  const counts: TableCallCounts = { reads: 0, writes: 0, deletes: 0, other: 0 };
+  const client = createTableClient({ kind: 'connectionString', connectionString, setting: 'TokenCache__ConnectionString' }, `sas${Date.now()}`, () => {
+    throw new Error('no credential for a connection string');
+  }, counts);
+  const table = new TokenCacheTable(client, new RowCipher([k1]));
+  expect(await table.read('pk')).toBeUndefined();
+  const created = (await table.replaceRow('pk', '{"sas":1}', sessions, later(), undefined)) as { etag: string };
+  expect(await table.read('pk')).toMatchObject({ cache: '{"sas":1}', etag: created.etag, sessions });
+  expect(counts.reads).toBe(2);
+});
+
+/** A Table endpoint on loopback that answers as `answer` says, recording the requests. */
+async function fakeTable(answer: (req: IncomingMessage, res: ServerResponse) => void, https?: { certPem: string; keyPem: string }) {
+  const seen: IncomingMessage[] = [];
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    seen.push(req);
+    answer(req, res);
+  };
+  const server = https ? createHttpsServer({ cert: https.certPem, key: https.keyPem }, handler) : createHttpServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { seen, port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
+
+test('an Entra token credential (managed identity in Azure): the point read carries its bearer token', async () => {
+  const certificates = createDevCertificates();
+  trustCertificateAuthority(certificates.caCertPem);
+  const sealed = new RowCipher([k1]);
+  const entity = { ...toEntity('pk', '{"mi":1}', later(), sealed), PartitionKey: 'pk', RowKey: ROW_KEY, Sessions: '{}' };
+  const server = await fakeTable((req, res) => {
+    if (req.headers.authorization !== 'Bearer table-token') return void res.writeHead(403).end();
+    res.writeHead(200, { 'content-type': 'application/json;odata=nometadata', etag: 'W/"datetime\'2026-01-01T00%3A00%3A00Z\'"' }).end(JSON.stringify(entity));
+  }, certificates);
+  const scopes: (string | string[])[] = [];
+  const credential: TokenCredential = {
+    getToken: async (scope) => {
+      scopes.push(scope);
+      return { token: 'table-token', expiresOnTimestamp: Date.now() + 3600_000 };
+    },
+  };
+  try {
+    const counts: TableCallCounts = { reads: 0, writes: 0, deletes: 0, other: 0 };
+    const client = createTableClient({ kind: 'identity', tableServiceUri: `https://127.0.0.1:${server.port}/account`, setting: 'TokenCache__ServiceUri' }, 'cache', () => credential, counts);
+    const table = new TokenCacheTable(client, sealed);
+    expect(await table.read('pk')).toMatchObject({ cache: '{"mi":1}', etag: 'W/"datetime\'2026-01-01T00%3A00%3A00Z\'"' });
+    expect(server.seen.map((r) => r.url)).toEqual(["/account/cache(PartitionKey='pk',RowKey='msal')"]);
+    expect(scopes.flat()).toEqual(['https://storage.azure.com/.default']);
+    expect(counts.reads).toBe(1);
+  } finally {
+    await server.close();
+  }
+});
+
+test('answers that are no entity: 503 token_cache_unavailable, never an empty row', async () => {
+  const answers: [number, Record<string, string>, string][] = [
+    [200, { 'content-type': 'application/json', etag: 'W/"x"' }, '{"Chunks":'],
+    [200, { 'content-type': 'application/json', etag: 'W/"x"' }, '[1]'],
+    [200, { 'content-type': 'application/json' }, '{"Chunks":0}'],
+    [403, { 'content-type': 'application/json' }, '{"odata.error":{"code":"AuthenticationFailed"}}'],
+    [500, { 'content-type': 'text/plain' }, 'oops'],
+  ];
+  let next = 0;
+  const server = await fakeTable((_req, res) => {
+    const [status, headers, body] = answers[Math.min(next, answers.length - 1)]!;
+    res.writeHead(status, headers).end(body);
+  });
+  try {
+    const counts: TableCallCounts = { reads: 0, writes: 0, deletes: 0, other: 0 };
+    const connectionString = azurite.connectionString.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${server.port}`);
+    const table = new TokenCacheTable(createTableClient({ kind: 'connectionString', connectionString, setting: 'TokenCache__ConnectionString' }, 'cache', () => {
+      throw new Error('unused');
+    }, counts), new RowCipher([k1]));
+    for (next = 0; next < answers.length; next++) {
+      await expect(table.read('pk')).rejects.toMatchObject({ status: 503, code: 'token_cache_unavailable' });
+    }
+    // Signed with the account's key (SharedKey), as every call of the client is.
+    expect(server.seen[0]!.headers.authorization).toMatch(new RegExp(`^SharedKey(Lite)? ${DEV_ACCOUNT_NAME}:`));
+  } finally {
+    await server.close();
+  }
 });
 
 describe('a Table service that fails', () => {
