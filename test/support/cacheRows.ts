@@ -33,12 +33,17 @@ export async function readCacheRow(stack: CacheStack, username?: string): Promis
 
 /** Makes every access token in the account's row look expired, as time would. */
 export async function expireAccessTokens(stack: CacheStack, username?: string): Promise<void> {
-  const row = (await readCacheRow(stack, username))!;
   const past = String(Math.floor(Date.now() / 1000) - 60);
-  for (const token of Object.values(row.cache['AccessToken'] ?? {})) {
+  await rewriteAccessTokens(stack, (token) => {
     token['expires_on'] = past;
     token['extended_expires_on'] = past;
-  }
+  }, username);
+}
+
+/** Changes every access token in the account's row (another instance's refresh, time passing), as the app's own cache writes do. */
+export async function rewriteAccessTokens(stack: CacheStack, change: (token: Record<string, string>) => void, username?: string): Promise<void> {
+  const row = (await readCacheRow(stack, username))!;
+  for (const token of Object.values(row.cache['AccessToken'] ?? {})) change(token);
   const entity = toEntity(partitionKeyFor(homeAccountIdOf(username)), JSON.stringify(row.cache), new Date(Date.now() + 3600_000), await appCipher(stack));
   delete entity['ExpiresOn'];
   // A merge, as the app's own cache writes: the row's session records stay.

@@ -252,3 +252,41 @@ describe('after MSAL used the cache', () => {
     expect(p.writes).toBe(0);
   });
 });
+
+describe('the cache as the row holds it now (what the caller learns token locations from)', () => {
+  test('none before reading, none without a row, the row as read, then as written', async () => {
+    expect(plugin().latestCache).toBeUndefined();
+    const empty = plugin();
+    await empty.beforeCacheAccess(msalContext(false).context);
+    expect(empty.latestCache).toBeUndefined();
+
+    table.set(cache({ r: 'rt1' }));
+    const p = plugin();
+    const { context } = msalContext(true, () => cache({ r: 'rt2' }));
+    await p.beforeCacheAccess(context);
+    expect(p.latestCache).toBe(cache({ r: 'rt1' }));
+    await p.afterCacheAccess(context);
+    expect(p.latestCache).toBe(cache({ r: 'rt2' }));
+  });
+
+  test('a row preloaded by the caller counts as found, with its ETag for the write', async () => {
+    const p = plugin({ cache: cache({ r: 'rt1' }), etag: table.set(cache({ r: 'rt1' })), sessions: {} });
+    const { context } = msalContext(true, () => cache({ r: 'rt2' }));
+    await p.beforeCacheAccess(context);
+    expect(p.rowFound).toBe(true);
+    expect(p.latestCache).toBe(cache({ r: 'rt1' }));
+    await p.afterCacheAccess(context);
+    expect(table.calls).toEqual(['write "1"']);
+    expect(p.writes).toBe(1);
+  });
+
+  test('an unreadable row is not the base: a change after it is not written over it (session ended)', async () => {
+    table.set('{"Account":');
+    const p = plugin();
+    const { context } = msalContext(true, () => cache({ r: 'rt2' }));
+    await p.beforeCacheAccess(context);
+    expect(p.latestCache).toBeUndefined();
+    await expect(p.afterCacheAccess(context)).rejects.toMatchObject({ code: 'session_ended' });
+    expect(table.row!.cache).toBe('{"Account":');
+  });
+});
