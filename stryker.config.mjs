@@ -26,7 +26,20 @@ const integration = [
   'tokenCacheTable', 'signInFlow', 'badInput', 'hostileInput', 'sessions', 'claimsChallenge', 'encryptionAtRest', 'logoutToken', 'logoutNotifications', 'multiTenant',
   'keyVaultCredentials', 'managedIdentityCredential', 'streaming', 'revocation', 'b2c', 'graph', 'purge', 'credentialRotation',
 ].map((name) => `test/integration/${name}.test.ts`);
-const extra = { table, walk, integration }[process.env.MUTATION_TESTS ?? ''] ?? [];
+/**
+ * Suites a target's own code is only reachable from, each starting Azurite (and the HTTPS provider)
+ * once in its beforeAll, a few seconds a mutant: included by default when the target is that code
+ * (`MUTATION_TESTS=unit` leaves them out).
+ *   tokenCache/tableStore.ts                          the Azurite table suite
+ *   tokenCache/ or another file of it                 that and the account-token suite (real MSAL over the row)
+ *   auth/{accountTokens,refreshLease,msalNetwork}.ts  the account-token suite (real MSAL, Azurite, the dev provider)
+ */
+const accountTokens = ['test/integration/accountTokens.test.ts'];
+const ownSuites = /^tokenCache\/tableStore\.ts$/.test(target) ? table
+  : /^tokenCache(\/|$)/.test(target) ? [...table, ...accountTokens]
+  : /^auth\/(accountTokens|refreshLease|msalNetwork)\.ts$/.test(target) ? accountTokens
+  : [];
+const extra = { table, walk, integration, unit: [] }[process.env.MUTATION_TESTS ?? ''] ?? ownSuites;
 // MUTATION_TEST_FILES (comma-separated paths or globs) replaces the set: say, a folder's own unit
 // suites, when loading every suite that imports a much-used module costs more than the run allows.
 const tests = process.env.MUTATION_TEST_FILES ? process.env.MUTATION_TEST_FILES.split(',').map((t) => t.trim()) : ['test/unit/**/*.test.ts', ...extra];

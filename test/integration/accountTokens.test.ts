@@ -1,5 +1,7 @@
+import { findFreePort } from '../../dev/azurite';
 import { acquireAccessTokenForSession } from '../../shared/auth/accountTokens';
 import { REFRESH_LEASE_MS, refreshLeaseHook, type LeaseState } from '../../shared/auth/refreshLease';
+import { TimedNetworkClient } from '../../shared/auth/msalNetwork';
 import { forgetTokenLocations } from '../../shared/tokenCache/cachedAccessToken';
 import { partitionKeyFor, REFRESH_LEASE_ROW_KEY } from '../../shared/tokenCache/tableStore';
 import { runWithDeadline } from '../../shared/deadline';
@@ -234,5 +236,76 @@ describe('the refresh lease hook against the account\'s row', () => {
     // Polled every 100 ms or so, not in a busy loop.
     expect(rig.runtime.tableCalls.reads - reads).toBeLessThanOrEqual(8);
     expect(rig.runtime.tableCalls.reads - reads).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('MSAL\'s network client: every provider call bounded, the reason for a failure kept', () => {
+  test('a GET and a POST reach the provider and come back as MSAL reads them: status, headers and parsed body', async () => {
+    const client = new TimedNetworkClient();
+    const discovery = await client.sendGetRequestAsync<{ issuer: string }>(`${rig.idp.issuer}/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    expect(discovery.body.issuer).toBe(rig.idp.issuer);
+    expect(discovery.headers['content-type']).toContain('application/json');
+    const before = tokenRequests();
+    const token = await client.sendPostRequestAsync<{ error: string }>(`${rig.idp.issuer}/token`, { body: 'grant_type=client_credentials&client_id=nobody', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(token.status).toBe(401);
+    expect(token.body.error).toBe('invalid_client');
+    expect(tokenRequests() - before).toBe(1);
+    expect(client.failure).toBeUndefined();
+    // A POST without a body is sent with an empty one.
+    const empty = await client.sendPostRequestAsync<{ error: string }>(`${rig.idp.issuer}/token`, { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(empty.status).toBeGreaterThanOrEqual(400);
+    expect(empty.body.error).toMatch(/^invalid_/);
+  });
+
+  test('an answer that is not JSON (a gateway\'s HTML page): 502 provider_unavailable, kept as the failure', async () => {
+    const client = new TimedNetworkClient();
+    const failure = await client.sendGetRequestAsync(`${rig.idp.browserOrigin}/authorize`).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ status: 502, code: 'provider_unavailable' });
+    expect((failure as ProblemError).detail).toBe('The token endpoint answered 400 without JSON.');
+    expect(client.failure).toBe(failure);
+  });
+
+  test('a provider that cannot be reached: 502 provider_unavailable', async () => {
+    const closed = await findFreePort();
+    const client = new TimedNetworkClient();
+    const failure = await client.sendPostRequestAsync(`https://127.0.0.1:${closed}/token`, { body: 'grant_type=refresh_token' }).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ status: 502, code: 'provider_unavailable' });
+    expect(client.failure).toBe(failure);
+  });
+
+  test('a provider that never answers: cut at the request\'s deadline, which is the failure kept', async () => {
+    rig.idp.controls.holdTokenRequests(true);
+    const client = new TimedNetworkClient();
+    try {
+      const failure = await runWithDeadline(300, () => client.sendPostRequestAsync(`${rig.idp.issuer}/token`, { body: 'grant_type=refresh_token' })).catch((e: unknown) => e);
+      expect(failure).toMatchObject({ status: 503, code: 'request_deadline_exceeded' });
+      // The call itself ends with the same problem once its signal fires.
+      for (let i = 0; i < 200 && !client.failure; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(client.failure).toMatchObject({ code: 'request_deadline_exceeded' });
+    } finally {
+      rig.idp.controls.holdTokenRequests(false);
+    }
+  });
+
+  test('the hook before a token request sees its form; what it throws cancels the request, and a problem it throws is kept', async () => {
+    const seen: string[] = [];
+    const before = tokenRequests();
+    const refused = new ProblemError('token_cache_unavailable');
+    const client = new TimedNetworkClient(async (body) => {
+      seen.push(body.toString());
+      throw refused;
+    });
+    await expect(client.sendPostRequestAsync(`${rig.idp.issuer}/token`, { body: 'grant_type=refresh_token&refresh_token=rt' })).rejects.toBe(refused);
+    expect(seen).toEqual(['grant_type=refresh_token&refresh_token=rt']);
+    expect(client.failure).toBe(refused);
+    expect(tokenRequests()).toBe(before);
+    // An error that is not a problem is passed on but not kept; a GET never calls the hook.
+    const plain = new TimedNetworkClient(async () => {
+      throw new Error('other');
+    });
+    await expect(plain.sendPostRequestAsync(`${rig.idp.issuer}/token`, {})).rejects.toThrow('other');
+    expect(plain.failure).toBeUndefined();
+    expect((await plain.sendGetRequestAsync(`${rig.idp.issuer}/jwks`)).status).toBe(200);
   });
 });

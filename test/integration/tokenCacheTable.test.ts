@@ -340,3 +340,109 @@ describe('a Table service that fails', () => {
     expect(write).toMatchObject({ status: 503, code: 'request_deadline_exceeded' });
   });
 });
+
+describe('what a read costs and what it shares', () => {
+  test('a version of a row read again is the same opened row (its memo shared); a new version is opened afresh', async () => {
+    const { table } = store();
+    const created = (await table.replaceRow('pk', '{"v":1}', {}, later(), undefined)) as { etag: string };
+    const first = (await table.read('pk'))!;
+    const second = (await table.read('pk'))!;
+    expect(second.memo).toBe(first.memo);
+    expect(second.etag).toBe(created.etag);
+    await table.writeIfUnchanged('pk', '{"v":2}', later(), created.etag);
+    const third = (await table.read('pk'))!;
+    expect(third.cache).toBe('{"v":2}');
+    expect(third.memo).not.toBe(first.memo);
+    // Another table (another instance) opens its own.
+    const other = store([k1], 'x').table;
+    expect(other).not.toBe(table);
+  });
+
+  test('each call is counted by what it does: reads, writes, deletes', async () => {
+    const { table, counts } = store();
+    // Insert, table creation, insert again.
+    await table.replaceRow('pk', '{}', {}, later(), undefined);
+    expect(counts).toEqual({ reads: 0, writes: 3, deletes: 0, other: 0 });
+    await table.read('pk');
+    await table.readLink('sid', 'x', 'i');
+    expect(counts).toEqual({ reads: 2, writes: 3, deletes: 0, other: 0 });
+    const row = (await table.read('pk'))!;
+    await table.writeSessions('pk', sessions, later(), row.etag);
+    await table.writeLink('sub', 'u', 'i', 'a', later());
+    expect(counts).toEqual({ reads: 3, writes: 5, deletes: 0, other: 0 });
+    await table.delete('pk');
+    await table.delete('pk');
+    expect(counts).toEqual({ reads: 3, writes: 5, deletes: 2, other: 0 });
+  });
+
+  test('the table is made once: one removed afterwards is not made again behind the operator\'s back (503)', async () => {
+    const { table, raw } = store();
+    expect(await table.recordOnce('jti', later())).toBe(true);
+    await raw.deleteTable();
+    const failure = await table.writeLink('sid', 's', 'i', 'a', later()).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ status: 503, code: 'token_cache_unavailable' });
+    // A read of a row in a table that is not there is no row.
+    expect(await table.read('pk')).toBeUndefined();
+  });
+});
+
+describe('lease rows written by hand or by another version', () => {
+  test('an expiry stored as text is read as a time; no expiry at all is an expired lease, taken over', async () => {
+    const { table, raw } = store();
+    await table.recordOnce('make-table', later());
+    const until = new Date(Date.now() + 60_000);
+    await raw.createEntity({ partitionKey: 'text', rowKey: 'refresh-lease', ExpiresOn: until.toISOString() });
+    expect((await table.readRefreshLease('text'))!.expiresAt).toBe(until.getTime());
+    expect(await table.tryTakeRefreshLease('text', 60_000)).toBeUndefined();
+    await raw.createEntity({ partitionKey: 'none', rowKey: 'refresh-lease' });
+    expect((await table.readRefreshLease('none'))!.expiresAt).toBe(0);
+    expect(await table.tryTakeRefreshLease('none', 60_000)).toBeDefined();
+    await raw.createEntity({ partitionKey: 'number', rowKey: 'refresh-lease', ExpiresOn: Date.now() + 60_000 });
+    expect((await table.readRefreshLease('number'))!.expiresAt).toBe(0);
+  });
+});
+
+describe('a Table service that is not there, for the other calls', () => {
+  async function closedPort(): Promise<number> {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    return port;
+  }
+
+  test('the purge query, link and lease writes, one-time markers: 503 token_cache_unavailable', async () => {
+    const port = await closedPort();
+    const connectionString = azurite.connectionString.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`);
+    const counts: TableCallCounts = { reads: 0, writes: 0, deletes: 0, other: 0 };
+    const client = createTableClient({ kind: 'connectionString', connectionString, setting: 'TokenCache__ConnectionString' }, 'cache', () => {
+      throw new Error('unused');
+    }, counts);
+    const table = new TokenCacheTable(client, new RowCipher([k1]));
+    const pages = async () => {
+      for await (const page of table.expiredPages(new Date(), 10)) void page;
+    };
+    for (const call of [pages, () => table.writeLink('sid', 's', 'i', 'a', later()), () => table.recordOnce('j', later()), () => table.tryTakeRefreshLease('pk', 1000), () => table.writeIfUnchanged('pk', '{}', later(), '*')]) {
+      const failure = await call().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ProblemError);
+      expect(failure).toMatchObject({ status: 503, code: 'token_cache_unavailable' });
+    }
+  });
+});
+
+describe('a Table service reached through Entra ID (managed identity)', () => {
+  test('the credential is the configured client id\'s; a refused call is 503 token_cache_unavailable', async () => {
+    const asked: (string | undefined)[] = [];
+    const credential = (clientId?: string) => {
+      asked.push(clientId);
+      return { getToken: async () => ({ token: 'not-checked-by-azurite', expiresOnTimestamp: Date.now() + 3600_000 }) };
+    };
+    const counts: TableCallCounts = { reads: 0, writes: 0, deletes: 0, other: 0 };
+    const client = createTableClient({ kind: 'identity', tableServiceUri: azurite.tableEndpoint, managedIdentityClientId: 'mi-client', setting: 'TokenCache__TableServiceUri' }, `mi${Date.now()}`, credential, counts);
+    const table = new TokenCacheTable(client, new RowCipher([k1]));
+    expect(asked).toEqual(['mi-client']);
+    // Azurite (no Entra ID behind it) refuses the token.
+    await expect(table.read('pk')).rejects.toMatchObject({ status: 503, code: 'token_cache_unavailable' });
+    expect(counts.reads).toBe(1);
+  });
+});
