@@ -37,7 +37,7 @@ const integration = [
 const accountTokens = ['test/integration/accountTokens.test.ts'];
 const ownSuites = /^tokenCache\/tableStore\.ts$/.test(target) ? table
   : /^tokenCache(\/|$)/.test(target) ? [...table, ...accountTokens]
-  : /^auth\/(accountTokens|refreshLease|msalNetwork)\.ts$/.test(target) ? accountTokens
+  : /^auth\/(\{[\w,]+\}|accountTokens|refreshLease|msalNetwork)\.ts$/.test(target) && /accountTokens|refreshLease|msalNetwork/.test(target) ? accountTokens
   : [];
 const extra = { table, walk, integration, unit: [] }[process.env.MUTATION_TESTS ?? ''] ?? ownSuites;
 // MUTATION_TEST_FILES (comma-separated paths or globs) replaces the set: say, a folder's own unit

@@ -5,7 +5,7 @@ import { TimedNetworkClient } from '../../shared/auth/msalNetwork';
 import { forgetTokenLocations } from '../../shared/tokenCache/cachedAccessToken';
 import { partitionKeyFor, REFRESH_LEASE_ROW_KEY } from '../../shared/tokenCache/tableStore';
 import { runWithDeadline } from '../../shared/deadline';
-import { captureLogLines } from '../../shared/log';
+import { runLoggedRequest } from '../../shared/log';
 import { ProblemError } from '../../shared/problems';
 import { cacheTable, deleteCacheRow, expireAccessTokens, readCacheRow, rewriteAccessTokens } from '../support/cacheRows';
 import { API_SCOPE, OTHER_SCOPE, startTokenRig, type TokenRig } from '../support/tokenRig';
@@ -32,16 +32,27 @@ const tokenRequests = () => rig.idp.stats.requests.token;
 const row = async (session: { homeAccountId: string }) => (await rig.runtime.tokenCache.read(partitionKeyFor(session.homeAccountId)))!;
 const acquire = (session: Parameters<typeof acquireAccessTokenForSession>[1], ...rest: unknown[]) =>
   acquireAccessTokenForSession(rig.runtime, session, (rest[0] as string[] | undefined) ?? [API_SCOPE], LOGIN, ...(rest.slice(1) as []));
+/** Runs `work` as a request does: the request's log line says where its token came from (`token`), beside its events. */
+async function logged<T>(work: () => Promise<T>): Promise<{ result: T | unknown; token: unknown; events: Record<string, unknown>[] }> {
+  const lines: Record<string, unknown>[] = [];
+  const result = await runLoggedRequest({ invocationId: 'inv', functionName: 'proxy', route: 'proxy/demo', method: 'GET', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }, work, () => ({ status: 200 })).catch((e: unknown) => e);
+  return { result, token: lines.find((l) => l['type'] === 'request')?.['token'], events: lines.filter((l) => l['type'] === 'event') };
+}
 const accessTokensIn = async (username: string) => Object.values((await readCacheRow(rig.stack, username))!.cache['AccessToken'] ?? {}).map((t) => t['secret']);
 
 test('a valid token comes from the row: no provider call, the same token each time, and from the row just read without MSAL once MSAL found it', async () => {
   const session = await rig.signIn('ada@contoso.dev');
   const before = tokenRequests();
-  const first = await acquire(session);
+  const viaMsal = await logged(() => acquire(session));
+  const first = viaMsal.result as Awaited<ReturnType<typeof acquire>>;
   expect(first.refreshed).toBe(false);
+  expect(viaMsal.token).toBe('cache');
+  expect(viaMsal.events).toEqual([]);
   expect(await accessTokensIn('ada@contoso.dev')).toContain(first.accessToken);
-  const again = await acquire(session, [API_SCOPE], await row(session));
-  expect(again).toEqual({ accessToken: first.accessToken, refreshed: false });
+  const preloaded = await row(session);
+  const shortcut = await logged(() => acquire(session, [API_SCOPE], preloaded));
+  expect(shortcut.result).toEqual({ accessToken: first.accessToken, refreshed: false });
+  expect(shortcut.token).toBe('cache');
   expect(tokenRequests()).toBe(before);
 });
 
@@ -50,8 +61,12 @@ test('an expired token: one refresh, the new token written to the row, and the n
   const old = await acquire(session);
   await expireAccessTokens(rig.stack, 'grace@contoso.dev');
   const before = refreshes();
-  const fresh = await acquire(session, [API_SCOPE], await row(session));
+  const preloaded = await row(session);
+  const refreshed = await logged(() => acquire(session, [API_SCOPE], preloaded));
+  const fresh = refreshed.result as Awaited<ReturnType<typeof acquire>>;
   expect(fresh.refreshed).toBe(true);
+  expect(refreshed.token).toBe('refreshed');
+  expect(refreshed.events).toEqual([expect.objectContaining({ event: 'refresh', outcome: 'success' })]);
   expect(fresh.accessToken).not.toBe(old.accessToken);
   expect(refreshes() - before).toBe(1);
   expect(await accessTokensIn('grace@contoso.dev')).toContain(fresh.accessToken);
@@ -118,19 +133,26 @@ test('a refresh token the provider no longer honours: 401 interaction_required w
   const session = await rig.signIn('grace@contoso.dev');
   await expireAccessTokens(rig.stack, 'grace@contoso.dev');
   rig.idp.controls.revokeRefreshTokens();
-  const lines: string[] = [];
-  captureLogLines((line) => lines.push(line));
-  const failure = await acquire(session).catch((e: unknown) => e).finally(() => captureLogLines(undefined));
+  const { result: failure, token, events } = await logged(() => acquire(session));
   expect(failure).toMatchObject({ status: 401, code: 'interaction_required', extensions: { loginUrl: LOGIN } });
-  const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['type'] === 'event');
+  expect(token).toBe('interaction_required');
   expect(events).toEqual([expect.objectContaining({ event: 'consent_required', code: 'invalid_grant' })]);
+});
+
+test('a refresh the provider refuses for another reason (scopes of two APIs at once): 401 interaction_required with the loginUrl, the refusal logged by its code', async () => {
+  const session = await rig.signIn('ada@contoso.dev');
+  const { result: failure, token, events } = await logged(() => acquire(session, [API_SCOPE, OTHER_SCOPE]));
+  expect(failure).toMatchObject({ status: 401, code: 'interaction_required', extensions: { loginUrl: LOGIN } });
+  expect(token).toBe('interaction_required');
+  expect(events).toEqual([expect.objectContaining({ event: 'refresh', outcome: 'failed', code: 'invalid_scope' })]);
 });
 
 test('a token endpoint that fails: the provider\'s failure, with no token and no session lost', async () => {
   const session = await rig.signIn('ada@contoso.dev');
   await expireAccessTokens(rig.stack, 'ada@contoso.dev');
   rig.idp.controls.failTokenEndpoint(503, 1);
-  const failure = await acquire(session).catch((e: unknown) => e);
+  const { result: failure, events } = await logged(() => acquire(session));
+  expect(events).toEqual([expect.objectContaining({ event: 'refresh', outcome: 'failed', code: (failure as ProblemError).code })]);
   expect(failure).toBeInstanceOf(ProblemError);
   expect((failure as ProblemError).status).toBeGreaterThanOrEqual(502);
   expect((failure as ProblemError).status).toBeLessThanOrEqual(504);

@@ -1,5 +1,5 @@
 import type { TokenCacheContext } from '@azure/msal-node';
-import { AccountCachePlugin, UNREADABLE_ROW_LOG_CODE } from '../../shared/tokenCache/accountCachePlugin';
+import { AccountCachePlugin, sessionEnded, UNREADABLE_ROW_LOG_CODE } from '../../shared/tokenCache/accountCachePlugin';
 import type { CacheRow, TokenCacheTable, WriteResult } from '../../shared/tokenCache/tableStore';
 import { ProblemError } from '../../shared/problems';
 
@@ -289,4 +289,8 @@ describe('the cache as the row holds it now (what the caller learns token locati
     await expect(p.afterCacheAccess(context)).rejects.toMatchObject({ code: 'session_ended' });
     expect(table.row!.cache).toBe('{"Account":');
   });
+});
+
+test('the session-ended problem says why: the tokens are gone', () => {
+  expect(sessionEnded()).toMatchObject({ status: 401, code: 'session_ended', detail: 'The account\'s tokens are gone (signed out or expired).' });
 });

@@ -111,6 +111,17 @@ describe('the rules the shortcut copies from MSAL, one by one', () => {
     expect(take(JSON.stringify(withJunk))).toBe('AT1');
   });
 
+  test('fields that are not text count as absent (not a crash, not a token)', () => {
+    const odd = (field: string, value: unknown) => {
+      const cache = JSON.parse(cacheWith(at())) as { AccessToken: Record<string, Record<string, unknown>> };
+      cache.AccessToken['at-0']![field] = value;
+      return JSON.stringify(cache);
+    };
+    expect(take(odd('credential_type', 5))).toBeUndefined();
+    expect(take(odd('secret', 12345))).toBeUndefined();
+    expect(take(odd('token_type', 7))).toBe('AT1');
+  });
+
   test('the token must come from the environment MSAL found it in', () => {
     expect(take(cacheWith(at({ environment: 'other.example' })))).toBeUndefined();
   });
@@ -197,10 +208,34 @@ describe('what MSAL taught: learnt only from its own answer, bounded', () => {
     expect(cachedAccessToken(row(cache), { ...query, now: NOW })).toBeUndefined();
   });
 
-  test('nothing is learnt from a token without its environment or realm', () => {
-    learnTokenLocation(cacheWith(accessToken('AT1', { environment: undefined })), 'AT1', query);
-    learnTokenLocation(cacheWith(accessToken('AT1', { realm: undefined })), 'AT1', query);
+  test.each([
+    ['its environment', { environment: undefined }],
+    ['its realm', { realm: undefined }],
+  ])('nothing is learnt from a token without %s', (_name, overrides) => {
+    const odd = cacheWith(accessToken('AT1', overrides));
+    learnTokenLocation(odd, 'AT1', query);
+    expect(cachedAccessToken(row(odd), { ...query, now: NOW })).toBeUndefined();
+  });
+
+  test('nothing is learnt from another account\'s token, even one of the same environment and realm', () => {
+    learnTokenLocation(cacheWith(accessToken('AT1', { home_account_id: 'someone.else' })), 'AT1', query);
     expect(cachedAccessToken(row(cache), { ...query, now: NOW })).toBeUndefined();
+  });
+
+  test('the location is the answered token\'s, not the first entry\'s; entries that are not tokens are passed over', () => {
+    const mixed = JSON.parse(cacheWith(accessToken('AT0', { realm: 'elsewhere' }), accessToken('AT1'))) as { AccessToken: Record<string, unknown> };
+    mixed.AccessToken = { nothing: null, ...mixed.AccessToken };
+    learnTokenLocation(JSON.stringify(mixed), 'AT1', query);
+    expect(cachedAccessToken(row(cache), { ...query, now: NOW })).toBe('AT1');
+  });
+
+  test('scopes are learnt as a set: another order is the same, another split of the same letters is not', () => {
+    const both = cacheWith(accessToken('AT1', { target: 'ab c a bc' }));
+    learnTokenLocation(both, 'AT1', { ...query, scopes: ['c', 'ab'] });
+    expect(cachedAccessToken(row(both), { ...query, scopes: ['ab', 'c'], now: NOW })).toBe('AT1');
+    expect(cachedAccessToken(row(both), { ...query, scopes: ['a', 'bc'], now: NOW })).toBeUndefined();
+    // A token covering other scopes too answers only for the scopes MSAL was asked for.
+    expect(cachedAccessToken(row(both), { ...query, scopes: ['a'], now: NOW })).toBeUndefined();
   });
 
   test('scopes are learnt as MSAL compares them (case, order, OpenID Connect scopes, blanks)', () => {
@@ -218,6 +253,9 @@ describe('what MSAL taught: learnt only from its own answer, bounded', () => {
     const learn = (pk: string) => learnTokenLocation(cache, 'AT1', { ...query, partitionKey: pk });
     const known = (pk: string) => cachedAccessToken(row(cache), { ...query, partitionKey: pk, now: NOW }) === 'AT1';
     for (let i = 0; i < 20_000; i++) learn(`pk-${i}`);
+    expect(known('pk-0')).toBe(true);
+    // Learnt again while full: it is not a new location, nothing is forgotten.
+    learn('pk-5');
     expect(known('pk-0')).toBe(true);
     // pk-0 learnt again: now the most recent; pk-1 is the oldest.
     learn('pk-0');

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { deriveCacheKeys, RowCipher } from '../../shared/tokenCache/rowCipher';
 import { fromEntity, toEntity } from '../../shared/tokenCache/tableStore';
 import { ProblemError } from '../../shared/problems';
@@ -69,5 +70,47 @@ describe('RowCipher', () => {
     expect(Buffer.from(d1!).equals(k1)).toBe(false);
     expect(Buffer.from(d1!).equals(Buffer.from(d2!))).toBe(false);
     expect(deriveCacheKeys([k1])[0]).toEqual(d1);
+  });
+});
+
+describe('RowCipher rules at their edges', () => {
+  /** Printable text from a fixed generator: its entropy sets how well it deflates. */
+  function text(seed: number, length: number, alphabet: number): string {
+    let x = seed >>> 0;
+    let out = '';
+    for (let i = 0; i < length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      out += String.fromCharCode(33 + ((x >>> 16) % alphabet));
+    }
+    return out;
+  }
+  const flags = (sealed: string) => Buffer.from(sealed, 'base64')[1];
+
+  test('deflate is used when it saves a tenth exactly, and not when it saves less or grows the value', () => {
+    const cipher = new RowCipher([k1]);
+    const tenth = text(6, 100, 40);
+    expect(deflateRawSync(Buffer.from(tenth)).length).toBe(90);
+    expect(flags(cipher.seal('pk', 'msal', tenth))).toBe(1);
+    expect(cipher.open('pk', 'msal', cipher.seal('pk', 'msal', tenth))).toBe(tenth);
+    // 20 distinct letters deflate to 22 bytes: larger, stored as they are.
+    const grows = 'abcdefghijklmnopqrst';
+    expect(deflateRawSync(Buffer.from(grows)).length).toBe(22);
+    expect(flags(cipher.seal('pk', 'msal', grows))).toBe(0);
+  });
+
+  test('a value of another format version is not read as this one, even when it authenticates', () => {
+    const key = new Uint8Array(k1);
+    const keyId = createHash('sha256').update(key).digest().subarray(0, 8);
+    const craft = (version: number) => {
+      const header = Buffer.concat([Buffer.from([version, 0]), keyId]);
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.concat([Buffer.from('token-cache\npk\nmsal\n'), header]));
+      const body = Buffer.concat([cipher.update('{"v":1}'), cipher.final()]);
+      return Buffer.concat([header, iv, body, cipher.getAuthTag()]).toString('base64');
+    };
+    const rowCipher = new RowCipher([k1]);
+    expect(rowCipher.open('pk', 'msal', craft(1))).toBe('{"v":1}');
+    expect(rowCipher.open('pk', 'msal', craft(2))).toBeUndefined();
   });
 });
