@@ -52,6 +52,7 @@ export async function issueIdToken(settings: TokenSettings, input: IdTokenInput,
   if (nonce !== undefined && nonce !== null) payload.nonce = nonce;
   if (input.authTime !== undefined) payload.auth_time = input.authTime;
   if (input.sid !== undefined) payload.sid = input.sid;
+  if (override && 'sid' in override) payload.sid = override.sid;
   Object.assign(payload, input.extra);
 
   if (override?.alg === 'none') return new UnsecuredJWT(payload).encode();

@@ -104,6 +104,8 @@ export interface IdTokenOverride {
   alg?: 'none';
   /** Signed by a key absent from /jwks (with the current key's kid). */
   signWithForeignKey?: true;
+  /** A provider session id (`sid`) of another shape or size than the provider's own. */
+  sid?: unknown;
 }
 
 export interface DevIdpControls {

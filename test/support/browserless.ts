@@ -72,11 +72,16 @@ export async function signInAtProvider(appUrl: string, jar: CookieJar, options: 
   const query = options.loginQuery ?? `returnUrl=${encodeURIComponent(options.returnUrl ?? '/')}`;
   const login = await send(`${appUrl}/api/login?${query}`, jar);
   if (login.status !== 302) throw new Error(`login answered ${login.status}: ${await login.text()}`);
+  return answerAtProvider(login.headers.get('location')!, options);
+}
+
+/** The provider's side of a sign-in from its authorization URL: login page, form, consent screen; the form it posts back. */
+export async function answerAtProvider(authorizationUrl: string, options: Omit<ProviderSignInOptions, 'returnUrl' | 'loginQuery'> = {}): Promise<ProviderAnswer> {
   const providerJar = new CookieJar();
-  const page = await send(login.headers.get('location')!, providerJar);
+  const page = await send(authorizationUrl, providerJar);
   if (page.status !== 200) throw new Error(`authorize answered ${page.status}`);
   const transaction = hiddenField(await page.text(), 'transaction');
-  const authorize = new URL(login.headers.get('location')!);
+  const authorize = new URL(authorizationUrl);
   const answer = await send(`${authorize.origin}/authorize/login`, providerJar, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

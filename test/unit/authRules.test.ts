@@ -45,7 +45,7 @@ describe('authorityFor', () => {
     expect(authorityFor(b2c, null)).toMatchObject({ policy: 'B2C_1_SignUpSignIn' });
     expect(authorityFor(b2c, 'b2c_1_reset')).toEqual({ url: 'https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_Reset', policy: 'B2C_1_Reset' });
     expect(authorityFor(b2c, 'B2C_1_EDIT')).toMatchObject({ policy: 'B2C_1_Edit' });
-    expect(problemOf(() => authorityFor(b2c, 'B2C_1_Other'))).toMatchObject({ status: 400, code: 'policy_unknown' });
+    expect(problemOf(() => authorityFor(b2c, 'B2C_1_Other'))).toMatchObject({ status: 400, code: 'policy_unknown', detail: 'The policy parameter must name a configured user flow.' });
     expect(problemOf(() => authorityFor(b2cNoReset, ''))).toMatchObject({ code: 'policy_unknown' });
   });
 });
@@ -95,6 +95,8 @@ describe('MSAL errors', () => {
     expect(isClientCredentialRejected(server('invalid_request', '', 'AADSTS7000215'))).toBe(true);
     expect(isClientCredentialRejected(server('invalid_grant', 'AADSTS50173: expired grant'))).toBe(false);
     expect(isClientCredentialRejected(new Error('invalid_client'))).toBe(false);
+    // Only MSAL's errors speak for the provider, whatever another error object carries.
+    expect(isClientCredentialRejected(Object.assign(new Error('x'), { errorCode: 'invalid_client' }))).toBe(false);
   });
 
   test('interaction required: MSAL\'s own error, or the provider\'s grant, consent, login and interaction codes', () => {
@@ -117,6 +119,8 @@ describe('MSAL errors', () => {
     [new AuthError('network_error', 'corr', 'fetch failed'), 502, 'provider_unavailable'],
     [new AuthError('x', 'corr', 'connect ECONNREFUSED 127.0.0.1'), 502, 'provider_unavailable'],
     [new AuthError('x', 'corr', 'request timed out'), 502, 'provider_unavailable'],
+    [new AuthError('x', 'corr', 'request timeout'), 502, 'provider_unavailable'],
+    [new AuthError('x', 'corr', 'request time out'), 502, 'provider_unavailable'],
     [new AuthError('x', 'corr', 'answered with status 503'), 502, 'provider_unavailable'],
     [new ServerError('invalid_grant', 'corr', 'x', '', undefined, 400), 400, 'code_rejected'],
     [new AuthError('unexpected', 'corr'), 400, 'code_rejected'],
@@ -124,6 +128,11 @@ describe('MSAL errors', () => {
     const problem = codeRedemptionProblem(error);
     expect(problem.status).toBe(status);
     expect(problem.code).toBe(code);
+  });
+
+  test('details: the nonce named; a provider\'s code only from the provider\'s own answer', () => {
+    expect(codeRedemptionProblem(new AuthError('nonce_mismatch', 'corr')).detail).toBe('The ID token does not carry the nonce of this sign-in.');
+    expect(codeRedemptionProblem(new AuthError('unexpected', 'corr')).detail).toBeUndefined();
   });
 
   test('a provider code is echoed only when it looks like a code', () => {

@@ -15,4 +15,8 @@ describe('signInOriginRedirect', () => {
     expect(signInOriginRedirect('https://app-xyz.azurewebsites.net/api/login', 'https://app.contoso.com/api/redirect')).toBeUndefined();
     expect(signInOriginRedirect('http://evil.example:7071/api/login', redirectUri)).toBeUndefined();
   });
+
+  test('a request URL that does not parse is left alone (no exception)', () => {
+    expect(signInOriginRedirect('not a url', redirectUri)).toBeUndefined();
+  });
 });

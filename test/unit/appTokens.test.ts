@@ -1,0 +1,76 @@
+import { decodeJwt } from 'jose';
+import { acquireAppToken } from '../../shared/auth/appTokens';
+import { runLoggedRequest } from '../../shared/log';
+import { ProblemError } from '../../shared/problems';
+import type { CredentialLoader } from '../../shared/credentials/clientCredential';
+import { UNIT_APP, startUnitProvider, unitRuntime, type UnitProvider } from '../support/authRuntime';
+
+/** App-identity tokens (client credentials) from the dev OpenID provider on loopback HTTPS, with real MSAL. */
+let provider: UnitProvider;
+beforeAll(async () => {
+  provider = await startUnitProvider({
+    apis: [
+      { audience: 'api://unit-api', scopes: ['api://unit-api/Data.Read'] },
+      { audience: 'api://second-api', scopes: ['api://second-api/Data.Read'] },
+    ],
+  });
+});
+afterAll(() => provider?.close());
+
+const grants = () => provider.idp.stats.grants.client_credentials;
+
+async function problemOf(promise: Promise<unknown>): Promise<ProblemError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ProblemError) return error;
+    throw error;
+  }
+  throw new Error('no problem thrown');
+}
+
+test('an app token for the scopes asked, issued to the app; kept in memory by the runtime until it nears expiry', async () => {
+  const runtime = unitRuntime(provider);
+  const before = grants();
+  const token = await acquireAppToken(runtime, ['api://unit-api/.default']);
+  expect(decodeJwt(token)).toMatchObject({ aud: 'api://unit-api', iss: provider.idp.issuer, azp: UNIT_APP.clientId });
+  expect(await acquireAppToken(runtime, ['api://unit-api/.default'])).toBe(token);
+  expect(grants() - before).toBe(1);
+  const second = await acquireAppToken(runtime, ['api://second-api/.default']);
+  expect(decodeJwt(second).aud).toBe('api://second-api');
+  expect(grants() - before).toBe(2);
+  // Another runtime (process) keeps its own.
+  await acquireAppToken(unitRuntime(provider), ['api://unit-api/.default']);
+  expect(grants() - before).toBe(3);
+});
+
+test('the request log line says the token was an app token', async () => {
+  const runtime = unitRuntime(provider);
+  const lines: string[] = [];
+  await runLoggedRequest({ invocationId: 'i', functionName: 'proxy', route: 'proxy/x', method: 'GET', write: (line) => lines.push(line) }, () => acquireAppToken(runtime, ['api://unit-api/.default']), () => ({ status: 200 }));
+  expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: 'request', token: 'app_token' });
+});
+
+test('a rotated secret: the credential is reloaded once and a new client uses it', async () => {
+  let secret = provider.clientSecret;
+  const loader: CredentialLoader = async () => ({ credential: { clientSecret: secret }, description: 'test secret' });
+  const runtime = unitRuntime(provider, { loaders: { ClientSecret: loader } });
+  await acquireAppToken(runtime, ['api://unit-api/.default']);
+  const rotated = `${provider.clientSecret}-rotated`;
+  provider.idp.controls.clientSecret(UNIT_APP.clientId, rotated);
+  secret = rotated;
+  try {
+    const token = await acquireAppToken(runtime, ['api://second-api/.default']);
+    expect(decodeJwt(token).aud).toBe('api://second-api');
+    expect(runtime.credentials.loads).toBe(2);
+  } finally {
+    provider.idp.controls.clientSecret(UNIT_APP.clientId, provider.clientSecret);
+  }
+});
+
+test('a provider that fails: 502 provider_unavailable; a scope it does not know: 400 code_rejected naming its code', async () => {
+  const runtime = unitRuntime(provider);
+  provider.idp.controls.failTokenEndpoint(503, 1);
+  expect(await problemOf(acquireAppToken(runtime, ['api://unit-api/.default']))).toMatchObject({ status: 502, code: 'provider_unavailable' });
+  expect(await problemOf(acquireAppToken(runtime, ['api://unknown-api/.default']))).toMatchObject({ status: 400, code: 'code_rejected', detail: 'Provider error: invalid_scope. Sign in again.' });
+});
