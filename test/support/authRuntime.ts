@@ -83,3 +83,16 @@ export function unitRuntime(provider: UnitProvider, options: { shape?: DevAuthor
 export function cookieHeaderOf(cookies: readonly { name: string; value: string }[]): string {
   return cookies.filter((c) => c.value !== '').map((c) => `${c.name}=${c.value}`).join('; ');
 }
+
+/** The runtime with the provider's token endpoint moved to `origin` (a gateway a test runs in front of it), same path. */
+export function withTokenEndpointAt(runtime: UnitRuntime, origin: string): UnitRuntime {
+  const real = runtime.providers;
+  const providers = {
+    get: async (url?: string) => {
+      const found = await real.get(url);
+      const metadata = { ...found.metadata, token_endpoint: `${origin}${new URL(found.metadata.token_endpoint).pathname}` };
+      return { ...found, metadata, metadataJson: JSON.stringify(metadata) };
+    },
+  };
+  return { ...runtime, providers: providers as unknown as Runtime['providers'] };
+}

@@ -1,12 +1,17 @@
+import { createServer, type Server } from 'node:https';
 import { decodeJwt } from 'jose';
+import { listenOnLoopback } from '../../dev/listen';
 import { acquireAppToken } from '../../shared/auth/appTokens';
 import { runLoggedRequest } from '../../shared/log';
 import { ProblemError } from '../../shared/problems';
 import type { CredentialLoader } from '../../shared/credentials/clientCredential';
-import { UNIT_APP, startUnitProvider, unitRuntime, type UnitProvider } from '../support/authRuntime';
+import { UNIT_APP, startUnitProvider, unitRuntime, withTokenEndpointAt, type UnitProvider } from '../support/authRuntime';
 
 /** App-identity tokens (client credentials) from the dev OpenID provider on loopback HTTPS, with real MSAL. */
 let provider: UnitProvider;
+/** A token endpoint stand-in that answers 200 with no access token. */
+let empty: Server;
+let emptyUrl: string;
 beforeAll(async () => {
   provider = await startUnitProvider({
     apis: [
@@ -14,8 +19,17 @@ beforeAll(async () => {
       { audience: 'api://second-api', scopes: ['api://second-api/Data.Read'] },
     ],
   });
+  empty = createServer({ cert: provider.tls.certPem, key: provider.tls.keyPem }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token_type: 'Bearer', expires_in: 3600 })));
+  });
+  emptyUrl = `https://127.0.0.1:${await listenOnLoopback(empty)}`;
 });
-afterAll(() => provider?.close());
+afterAll(async () => {
+  empty?.closeAllConnections();
+  await new Promise((resolve) => empty?.close(resolve));
+  await provider?.close();
+});
 
 const grants = () => provider.idp.stats.grants.client_credentials;
 
@@ -73,4 +87,9 @@ test('a provider that fails: 502 provider_unavailable; a scope it does not know:
   provider.idp.controls.failTokenEndpoint(503, 1);
   expect(await problemOf(acquireAppToken(runtime, ['api://unit-api/.default']))).toMatchObject({ status: 502, code: 'provider_unavailable' });
   expect(await problemOf(acquireAppToken(runtime, ['api://unknown-api/.default']))).toMatchObject({ status: 400, code: 'code_rejected', detail: 'Provider error: invalid_scope. Sign in again.' });
+});
+
+test('a token answer without an access token: 502 provider_unavailable saying so', async () => {
+  const runtime = withTokenEndpointAt(unitRuntime(provider), emptyUrl);
+  expect(await problemOf(acquireAppToken(runtime, ['api://unit-api/.default']))).toMatchObject({ status: 502, code: 'provider_unavailable', detail: 'The provider returned no access token.' });
 });

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { SignJWT, createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
 import { expectedIssuer, validateIdToken } from '../../shared/auth/idToken';
 import { checkAuthorizationResponseIssuer } from '../../shared/auth/signIn';
@@ -104,12 +104,18 @@ describe('validateIdToken: what jose refuses, named', () => {
   describe('keys that cannot be fetched', () => {
     let blackHole: Server;
     let port: number;
+    const held = new Set<Socket>();
     beforeAll(async () => {
-      blackHole = createServer(() => {});
+      // Accepts connections and never answers (a hung key endpoint).
+      blackHole = createServer((socket) => {
+        held.add(socket);
+        socket.on('close', () => held.delete(socket));
+      });
       await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
       port = (blackHole.address() as { port: number }).port;
     });
     afterAll(async () => {
+      for (const socket of held) socket.destroy();
       await new Promise((resolve) => blackHole.close(resolve));
     });
     const withKeysAt = (url: string, timeoutDuration = 5000): Provider => ({ ...provider, jwks: createRemoteJWKSet(new URL(url), { timeoutDuration }) });

@@ -8,7 +8,7 @@ import { sessionKey } from '../../shared/session/lifetimes';
 import { partitionKeyFor } from '../../shared/tokenCache/tableStore';
 import { ProblemError, problems } from '../../shared/problems';
 import { answerAtProvider } from '../support/browserless';
-import { UNIT_APP, cookieHeaderOf, startUnitProvider, unitRuntime, type UnitProvider, type UnitRuntime } from '../support/authRuntime';
+import { UNIT_APP, cookieHeaderOf, startUnitProvider, unitRuntime, withTokenEndpointAt, type UnitProvider, type UnitRuntime } from '../support/authRuntime';
 import { DEV_B2C } from '../../dev/authorityShapes';
 import { DEFAULT_USERS, DEV_TENANT_ID } from '../../dev/idp';
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
       }
       const body = Buffer.concat(chunks).toString('utf8');
       tokenRequests.push(new URLSearchParams(body));
-      void fetch(`${provider.idp.issuer}/token`, { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body }).then(async (answer) => {
+      void fetch(`${provider.idp.issuer}${req.url}`, { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body }).then(async (answer) => {
         res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(await answer.text());
       });
     });
@@ -406,19 +406,7 @@ describe('MSAL\'s client', () => {
     expect((await claimsOf(runtime))['access_token']).toBeUndefined();
   });
 
-  function behindGateway(): UnitRuntime {
-    const real = runtime.providers;
-    return {
-      ...runtime,
-      providers: {
-        get: async (url?: string) => {
-          const found = await real.get(url);
-          const metadata = { ...found.metadata, token_endpoint: `${gatewayUrl}/token` };
-          return { ...found, metadata, metadataJson: JSON.stringify(metadata) };
-        },
-      },
-    } as unknown as UnitRuntime;
-  }
+  const behindGateway = (rt: UnitRuntime = runtime) => withTokenEndpointAt(rt, gatewayUrl);
 
   test('the token request: the code, the verifier sealed at /api/login, the redirect URI, the scopes asked there', async () => {
     gatewayMode = 'forward';
@@ -436,6 +424,22 @@ describe('MSAL\'s client', () => {
       expect(sent.get('redirect_uri')).toBe(UNIT_APP.redirectUri);
       expect(sent.get('client_id')).toBe(UNIT_APP.clientId);
       expect(sent.get('scope')!.split(' ')).toEqual(expect.arrayContaining(['openid', 'profile', 'offline_access', 'api://unit-api/Data.Read']));
+      // A generic OpenID provider is spoken to in plain OIDC: none of Microsoft's telemetry parameters.
+      expect(sent.has('x-client-current-telemetry')).toBe(false);
+    } finally {
+      gatewayMode = 'html';
+    }
+  });
+
+  test('Entra (a tenant authority) is spoken to in MSAL\'s AAD dialect: its telemetry parameters go with the token request', async () => {
+    gatewayMode = 'forward';
+    tokenRequests.length = 0;
+    try {
+      const rt = behindGateway(unitRuntime(provider, { shape: 'tenant' }));
+      const { fields, cookieHeader } = await signInAtProvider(rt);
+      await completeSignIn(rt, { code: fields['code'], state: fields['state'] }, cookieHeader);
+      expect(tokenRequests).toHaveLength(1);
+      expect(tokenRequests[0]!.has('x-client-current-telemetry')).toBe(true);
     } finally {
       gatewayMode = 'html';
     }
