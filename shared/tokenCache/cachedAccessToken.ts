@@ -3,13 +3,15 @@ import type { CacheRow } from './tableStore';
 /**
  * The hot path's shortcut around MSAL: a still-valid access token taken straight from the
  * account's row as just read, without building a client. MSAL stays the authority on which
- * token is the right one: the shortcut only answers for an account and scopes where MSAL
- * already picked a token from a row in this process (it learns that token's environment and
- * realm), then applies MSAL's own rules (silent flow): the account is in the row, exactly one
- * access token of that environment, realm, client and account covers the scopes, it is a plain
- * Bearer token acquired without claims, it expires later than MSAL's refresh margin and its
- * `refresh_on` has not come, and the clock has not gone back past its `cached_at`. Anything
- * else, and every refresh, goes through MSAL.
+ * token is the right one: the shortcut answers only where it knows which environment and realm
+ * MSAL's silent flow would look in, either learnt from MSAL's own pick for this account and
+ * scopes earlier in this process, or, for the first call in a process, read off a row so plain
+ * that MSAL's account and tenant lookup has one outcome (`rowLocation` below). Then it applies
+ * MSAL's own rules (silent flow): the account is in the row, exactly one access token of that
+ * environment, realm, client and account covers the scopes, it is a plain Bearer token acquired
+ * without claims, it expires later than MSAL's refresh margin and its `refresh_on` has not come,
+ * and the clock has not gone back past its `cached_at`. Anything else, and every refresh, goes
+ * through MSAL.
  */
 
 /** MSAL's default `tokenRenewalOffsetSeconds`: a token this close to expiry is refreshed, not used. */
@@ -21,6 +23,7 @@ interface Entry {
 
 interface ParsedCache {
   readonly Account?: Readonly<Record<string, Entry>>;
+  readonly IdToken?: Readonly<Record<string, Entry>>;
   readonly AccessToken?: Readonly<Record<string, Entry>>;
 }
 
@@ -97,16 +100,79 @@ export interface CachedTokenQuery {
   readonly now?: number;
 }
 
+function entriesOf(section: Readonly<Record<string, Entry>> | undefined, homeAccountId: string): Entry[] {
+  return Object.values(section ?? {}).filter((entry) => entry && typeof entry === 'object' && str(entry, 'home_account_id') === homeAccountId);
+}
+
+/** The tenant MSAL reads off an ID token (msal-common's buildTenantProfile: `tid`, else B2C's `tfp` or `acr`). */
+function claimsTenant(idToken: string | undefined): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(idToken?.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const tenant = claims['tid'] || claims['tfp'] || claims['acr'];
+    return typeof tenant === 'string' && tenant !== '' ? tenant : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where MSAL's silent flow looks for the account's access token, worked out from the row alone,
+ * for a row where each of its steps has one outcome; undefined otherwise (then MSAL decides).
+ * MSAL (msal-common 16) takes the first account of the home account id, expanded into one
+ * AccountInfo per tenant profile (an entity without profiles counts as its home tenant); its
+ * tenant is the ID token's `tid`/`tfp`/`acr` when one ID token of that profile exists, and the
+ * access token is looked up under the account's environment (and its aliases) and that tenant.
+ * So this requires: exactly one account entity of the home account id, at most one tenant
+ * profile and that one its own realm; exactly one ID token of the home account id and client,
+ * in that environment and realm, naming a tenant; the environment is the authority's own host
+ * (always among the aliases MSAL matches: the configuration lists it in knownAuthorities);
+ * and, checked by the caller, exactly one access token of the account and client covering the
+ * scopes in any environment or realm, which is then in this one.
+ */
+function rowLocation(cache: ParsedCache, query: CachedTokenQuery): TokenLocation | undefined {
+  const accounts = entriesOf(cache.Account, query.homeAccountId);
+  if (accounts.length !== 1) return undefined;
+  const account = accounts[0]!;
+  const environment = str(account, 'environment');
+  const realm = str(account, 'realm');
+  if (!environment || !realm || environment !== new URL(query.authorityUrl).host) return undefined;
+  const profiles = account['tenantProfiles'];
+  if (profiles !== undefined) {
+    if (!Array.isArray(profiles) || profiles.length > 1) return undefined;
+    if (profiles.length === 1) {
+      try {
+        if ((JSON.parse(String(profiles[0])) as { tenantId?: unknown }).tenantId !== realm) return undefined;
+      } catch {
+        return undefined;
+      }
+    } else if (!str(account, 'local_account_id')) return undefined; // no profile at all: MSAL lists no account
+  } else if (!str(account, 'local_account_id')) return undefined;
+  const idTokens = entriesOf(cache.IdToken, query.homeAccountId).filter((entry) => str(entry, 'client_id') === query.clientId);
+  if (idTokens.length !== 1) return undefined;
+  const idToken = idTokens[0]!;
+  if (str(idToken, 'environment') !== environment || str(idToken, 'realm') !== realm || str(idToken, 'credential_type')?.toLowerCase() !== 'idtoken') return undefined;
+  const tenant = claimsTenant(str(idToken, 'secret'));
+  return tenant === undefined ? undefined : { environment, realm: tenant };
+}
+
 /** The access token MSAL would return from this row without a provider call, or undefined: then ask MSAL. */
 export function cachedAccessToken(row: CacheRow, query: CachedTokenQuery): string | undefined {
-  const where = locations.get(locationKey(query.partitionKey, query.authorityUrl, query.scopes));
-  if (!where) return undefined;
+  const learnt = locations.get(locationKey(query.partitionKey, query.authorityUrl, query.scopes));
   const cache = parsedCacheOf(row);
   if (!cache) return undefined;
   // Stryker disable next-line ConditionalExpression: a field of a text or number entry reads as undefined, which is no match
   const accountFound = Object.values(cache.Account ?? {}).some((account) => account && typeof account === 'object' && str(account, 'home_account_id') === query.homeAccountId);
   if (!accountFound) return undefined;
-  const tokens = matchingTokens(cache, query.homeAccountId, query.clientId, scopeSet(query.scopes), where);
+  let tokens: Entry[];
+  if (learnt) {
+    tokens = matchingTokens(cache, query.homeAccountId, query.clientId, scopeSet(query.scopes), learnt);
+  } else {
+    const where = rowLocation(cache, query);
+    if (!where) return undefined;
+    // One candidate in any environment or realm: MSAL's own (narrower) lookup finds that one or none.
+    tokens = matchingTokens(cache, query.homeAccountId, query.clientId, scopeSet(query.scopes), undefined);
+    if (tokens.length === 1 && (str(tokens[0]!, 'environment') !== where.environment || str(tokens[0]!, 'realm') !== where.realm)) return undefined;
+  }
   if (tokens.length !== 1) return undefined;
   const token = tokens[0]!;
   const tokenType = str(token, 'token_type');

@@ -3,6 +3,7 @@ import { partitionKeyFor, toEntity } from '../../shared/tokenCache/tableStore';
 import { CookieJar, proxyCall, send, signIn } from '../support/browserless';
 import { cacheTable, homeAccountIdOf, readCacheRow } from '../support/cacheRows';
 import { startTwoInstances, type SecondInstance } from '../support/secondInstance';
+import { cachedAccessToken, forgetTokenLocations } from '../../shared/tokenCache/cachedAccessToken';
 
 /**
  * The proxy's shortcuts (a valid token taken from the row without MSAL, the opened row kept by
@@ -85,4 +86,19 @@ test('a token within MSAL\'s 5-minute refresh margin is refreshed, not used; one
   const tokens = Object.values((await readCacheRow(first))!.cache['AccessToken']!);
   expect(tokens.some((t) => t['secret'] === inside)).toBe(false);
   expect(tokens.every((t) => Number(t['expires_on']) > now + 3000)).toBe(true);
+});
+
+test('the first call in a fresh process takes the token MSAL wrote to the row, without MSAL', async () => {
+  await signedInAndWarm();
+  const runtime = await first.runtime.get();
+  const stored = (await readCacheRow(first))!;
+  const [, demo] = Object.entries(stored.cache['AccessToken']!).find(([, t]) => t['target']!.includes('demo-api'))!;
+  const scopes = runtime.config.downstreamApis.get('demo')!.scopes;
+  const query = { partitionKey: partitionKeyFor(homeAccountIdOf()), homeAccountId: homeAccountIdOf(), clientId: runtime.config.clientId, authorityUrl: runtime.config.authority.url, scopes };
+  // Nothing learnt from MSAL, as in a new process: the row as MSAL wrote it is plain enough.
+  forgetTokenLocations();
+  const row = { cache: JSON.stringify(stored.cache), etag: stored.etag, sessions: {}, memo: {} };
+  expect(cachedAccessToken(row, query)).toBe(demo['secret']);
+  // The same row under another authority host is MSAL's to decide.
+  expect(cachedAccessToken({ ...row, memo: {} }, { ...query, authorityUrl: 'https://login.example.test/tenant' })).toBeUndefined();
 });
