@@ -1,4 +1,5 @@
-import { ConfidentialClientApplication, LogLevel, ProtocolMode, type Configuration, type ICachePlugin } from '@azure/msal-node';
+import type { ConfidentialClientApplication, Configuration, ICachePlugin } from '@azure/msal-node';
+import { msalNode } from './msalNode';
 import type { AppConfig } from '../config';
 import type { MsalClientCredential } from '../credentials/clientCredential';
 import type { Provider } from './discovery';
@@ -18,6 +19,7 @@ export function networkFailure(client: ConfidentialClientApplication): ProblemEr
  * metadata is handed over (no discovery) and the credential comes from memory.
  */
 export function createConfidentialClient(config: AppConfig, authorityUrl: string, provider: Provider, credential: MsalClientCredential, cachePlugin?: ICachePlugin, beforeTokenRequest?: BeforeTokenRequest): ConfidentialClientApplication {
+  const { ConfidentialClientApplication, LogLevel, ProtocolMode } = msalNode();
   const networkClient = new TimedNetworkClient(beforeTokenRequest);
   const msalConfig: Configuration = {
     auth: {

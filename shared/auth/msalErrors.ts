@@ -1,11 +1,12 @@
-import { AuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
+import type { AuthError, ServerError } from '@azure/msal-node';
+import { msalNode } from './msalNode';
 import { ProblemError, problems } from '../problems';
 
 /** Entra's codes for a client credential the provider refuses (secret rotated, certificate expired...). */
 const CLIENT_CREDENTIAL_CODES = ['AADSTS7000215', 'AADSTS7000222', 'AADSTS700027', 'AADSTS700024', 'AADSTS7000214', 'AADSTS1000502'];
 
 export function isClientCredentialRejected(error: unknown): boolean {
-  if (!(error instanceof AuthError)) return false;
+  if (!(error instanceof msalNode().AuthError)) return false;
   if (error.errorCode === 'invalid_client') return true;
   // Stryker disable next-line StringLiteral: equivalent, any filler is no credential code (and MSAL sets errorMessage to '' when absent)
   const text = `${error.errorMessage ?? ''} ${(error as ServerError).subError ?? ''}`;
@@ -13,6 +14,7 @@ export function isClientCredentialRejected(error: unknown): boolean {
 }
 
 export function isInteractionRequired(error: unknown): boolean {
+  const { InteractionRequiredAuthError, ServerError } = msalNode();
   if (error instanceof InteractionRequiredAuthError) return true;
   return error instanceof ServerError && ['invalid_grant', 'interaction_required', 'consent_required', 'login_required'].includes(error.errorCode);
 }
@@ -34,12 +36,12 @@ function isUnreachable(error: AuthError): boolean {
  */
 export function codeRedemptionProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
-  if (!(error instanceof AuthError)) throw error;
+  if (!(error instanceof msalNode().AuthError)) throw error;
   if (error.errorCode === 'nonce_mismatch') return problems.id_token_invalid('The ID token does not carry the nonce of this sign-in.');
   if (error.errorCode === 'state_mismatch' || error.errorCode === 'state_not_found') return problems.state_mismatch();
   if (isClientCredentialRejected(error)) return problems.client_credential_rejected();
   if (isUnreachable(error)) return problems.provider_unavailable();
-  if (error instanceof ServerError) return problems.code_rejected(`Provider error: ${safeCode(error.errorCode)}. Sign in again.`);
+  if (error instanceof msalNode().ServerError) return problems.code_rejected(`Provider error: ${safeCode(error.errorCode)}. Sign in again.`);
   return problems.code_rejected();
 }
 

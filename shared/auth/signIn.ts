@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CryptoProvider, ResponseMode } from '@azure/msal-node';
+import { msalNode } from './msalNode';
 import type { Runtime } from '../runtime';
 import { ProblemError, problems } from '../problems';
 import { safeReturnUrl } from '../returnUrl';
@@ -76,7 +76,7 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
   const claims = parseClaimsRequest(options.claims);
 
   const provider = await runtime.providers.get(authority.url);
-  const { verifier, challenge } = await new CryptoProvider().generatePkceCodes();
+  const { verifier, challenge } = await new (msalNode().CryptoProvider)().generatePkceCodes();
   const request: AuthRequest = {
     state: randomValue(),
     nonce: randomValue(),
@@ -92,7 +92,7 @@ export async function beginSignIn(runtime: Runtime, options: SignInOptions): Pro
       scopes,
       redirectUri: config.redirectUri,
       // The provider posts the code back (form_post), as Microsoft.Identity.Web does: it stays out of URLs and logs.
-      responseMode: ResponseMode.FORM_POST,
+      responseMode: msalNode().ResponseMode.FORM_POST,
       codeChallenge: challenge,
       codeChallengeMethod: 'S256',
       state: request.state,

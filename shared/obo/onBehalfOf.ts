@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { InteractionRequiredAuthError, ServerError, type ConfidentialClientApplication } from '@azure/msal-node';
+import type { ConfidentialClientApplication, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
+import { msalNode } from '../auth/msalNode';
 import type { AppConfig } from '../config';
 import type { Runtime } from '../runtime';
 import { ProblemError, problems } from '../problems';
@@ -118,7 +119,8 @@ export function exchangeProblem(error: unknown, client: ConfidentialClientApplic
   const failure = networkFailure(client);
   if (failure) return failure;
   if (error instanceof ProblemError) return error;
-  const refusal = error instanceof InteractionRequiredAuthError || (error instanceof ServerError && ['invalid_grant', 'interaction_required', 'consent_required', 'login_required'].includes(error.errorCode));
+  const msal = msalNode();
+  const refusal = error instanceof msal.InteractionRequiredAuthError || (error instanceof msal.ServerError && ['invalid_grant', 'interaction_required', 'consent_required', 'login_required'].includes(error.errorCode));
   if (refusal) {
     const code = safeCode((error as ServerError).errorCode);
     const claims = claimsOfError(error);
