@@ -1,10 +1,15 @@
 import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
 import type forgeModule from 'node-forge';
+
+// Set by scripts/build.mjs for the deployment: node-forge is a bundle of its own (forge.js beside
+// the handlers), so a cold start neither reads nor compiles it.
+declare const FORGE_BUNDLE: string | undefined;
 
 /** node-forge (PKCS#12 only) loads when a certificate is opened, not with the app. */
 function nodeForge(): typeof forgeModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('node-forge') as typeof forgeModule;
+  return require(typeof FORGE_BUNDLE === 'string' ? join(__dirname, FORGE_BUNDLE) : 'node-forge') as typeof forgeModule;
 }
 import type { MsalClientCredential } from './clientCredential';
 

@@ -216,12 +216,12 @@ describe('deployment package', () => {
 
   test('holds host.json, a dependency-free package.json, the entry, handlers and telemetry bundles: no source map', () => {
     const files = listFiles(join(out, 'deploy'));
-    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'handlers.js', 'host.json', 'package.json', 'telemetry.js']);
+    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'forge.js', 'handlers.js', 'host.json', 'package.json', 'telemetry.js']);
     const entry = readFileSync(join(out, 'deploy/app.js'), 'utf8');
     const handlers = readFileSync(join(out, 'deploy/handlers.js'), 'utf8');
     // No comment that points at a map (library code may mention the word elsewhere).
     const pointsAtMap = /\/\/# sourceMappingURL=\S+\s*$/;
-    for (const bundle of ['app.js', 'handlers.js', 'telemetry.js']) expect(pointsAtMap.test(readFileSync(join(out, 'deploy', bundle), 'utf8'))).toBe(false);
+    for (const bundle of ['app.js', 'handlers.js', 'forge.js', 'telemetry.js']) expect(pointsAtMap.test(readFileSync(join(out, 'deploy', bundle), 'utf8'))).toBe(false);
     // A cold start does not parse OpenTelemetry: the handlers only know where telemetry.js is.
     expect(handlers).not.toMatch(/useAzureMonitor|@opentelemetry\/sdk/);
     expect(handlers).toContain('"telemetry.js"');
@@ -229,6 +229,12 @@ describe('deployment package', () => {
     expect(entry).toContain('"handlers.js"');
     expect(entry).not.toMatch(/ConfidentialClientApplication|TableClient|ZodMini|useAzureMonitor/);
     expect(handlers).toMatch(/ConfidentialClientApplication/);
+    // node-forge (PKCS#12 certificates only) is a bundle of its own, which the handlers know where to find.
+    expect(handlers).not.toMatch(/pkcs12FromAsn1=function/);
+    expect(handlers).toContain('"forge.js"');
+    expect(readFileSync(join(out, 'deploy/forge.js'), 'utf8')).toMatch(/pkcs12FromAsn1=function/);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(typeof (require(join(out, 'deploy/forge.js')) as { pkcs12: { pkcs12FromAsn1: unknown } }).pkcs12.pkcs12FromAsn1).toBe('function');
     const pkg = JSON.parse(readFileSync(join(out, 'deploy/package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg.main).toBe('app.js');
     expect(pkg).not.toHaveProperty('dependencies');
