@@ -85,6 +85,7 @@ async function acquireOnce(runtime: Runtime, session: Session, scopes: readonly 
   return withCredentialRetry(runtime, async (credential) => {
     // A plugin per attempt: it reads the row once per client, and a retry (after a credential
     // reload) is a new client that reads again. The first may start from the row the session check read.
+    // Stryker disable next-line ArithmeticOperator: the plugin writes only over a row it read (If-Match), and such a write keeps the row's expiry
     const plugin = new AccountCachePlugin(runtime.tokenCache, partitionKey, () => new Date(Date.now() + runtime.config.session.idleTimeoutSeconds * 1000), firstRow, runtime.log);
     firstRow = undefined;
     const client = createConfidentialClient(runtime.config, authority.url, provider, credential, plugin, refreshLeaseHook(runtime.tokenCache, partitionKey, state));

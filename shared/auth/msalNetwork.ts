@@ -38,6 +38,7 @@ export class TimedNetworkClient implements INetworkModule {
         try {
           response = await fetch(url, { method, headers: options?.headers, body: method === 'POST' ? (options?.body ?? '') : undefined, signal });
         } catch (error) {
+          // Stryker disable next-line ConditionalExpression: withTimeout answers an aborted call by its signal whatever is thrown here
           if (signal.aborted) throw error;
           throw providerUnavailable();
         }

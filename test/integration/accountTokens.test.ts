@@ -56,6 +56,20 @@ test('a valid token comes from the row: no provider call, the same token each ti
   expect(tokenRequests()).toBe(before);
 });
 
+test('the hot path: a valid token in the row just read costs no provider call at all, not even its metadata, once MSAL has found it', async () => {
+  const session = await rig.signIn('grace@contoso.dev');
+  const held = await acquire(session);
+  // A runtime that has not fetched the provider's metadata yet: MSAL would fetch it first.
+  const fresh = await rig.newRuntime();
+  const discoveries = rig.idp.stats.requests.discovery;
+  const preloaded = (await fresh.tokenCache.read(partitionKeyFor(session.homeAccountId)))!;
+  expect(await acquireAccessTokenForSession(fresh, session, [API_SCOPE], LOGIN, preloaded)).toEqual({ accessToken: held.accessToken, refreshed: false });
+  expect(rig.idp.stats.requests.discovery).toBe(discoveries);
+  // Without the row just read, MSAL answers (and fetches the metadata).
+  expect(await acquireAccessTokenForSession(fresh, session, [API_SCOPE], LOGIN)).toEqual({ accessToken: held.accessToken, refreshed: false });
+  expect(rig.idp.stats.requests.discovery).toBe(discoveries + 1);
+});
+
 test('an expired token: one refresh, the new token written to the row, and the next call takes it from there', async () => {
   const session = await rig.signIn('grace@contoso.dev');
   const old = await acquire(session);
@@ -110,6 +124,20 @@ test('a second acquisition past the token the API refused redeems the refresh to
   expect(refreshes() - before).toBe(1);
 });
 
+test('a second acquisition is not merged with a plain one running at the same time: each gets its own answer', async () => {
+  const session = await rig.signIn('ada@contoso.dev');
+  const held = await acquire(session);
+  const [plain, past] = await Promise.all([acquire(session), acquire(session, [API_SCOPE], undefined, { rejectedToken: held.accessToken })]);
+  expect(plain.accessToken).toBe(held.accessToken);
+  expect(past.accessToken).not.toBe(held.accessToken);
+  const claims = JSON.stringify({ access_token: { nbf: { essential: true, value: '1' } } });
+  const current = await acquire(session);
+  const [plainAgain, withClaims] = await Promise.all([acquire(session), acquire(session, [API_SCOPE], undefined, { claims })]);
+  expect(plainAgain.refreshed).toBe(false);
+  expect(withClaims.refreshed).toBe(true);
+  expect(withClaims.accessToken).not.toBe(current.accessToken);
+});
+
 test('a second acquisition with claims redeems the refresh token with them, even with a valid token in the row', async () => {
   const session = await rig.signIn('grace@contoso.dev');
   const held = await acquire(session, [API_SCOPE], await row(session));
@@ -126,7 +154,7 @@ test('the account\'s row is gone (signed out elsewhere): 401 session_ended with 
   await deleteCacheRow(rig.stack, 'ada@contoso.dev');
   const failure = await acquire(session).catch((e: unknown) => e);
   expect(failure).toBeInstanceOf(ProblemError);
-  expect(failure).toMatchObject({ status: 401, code: 'session_ended', extensions: { loginUrl: LOGIN } });
+  expect(failure).toMatchObject({ status: 401, code: 'session_ended', detail: 'The account\'s tokens are gone (signed out or expired).', extensions: { loginUrl: LOGIN } });
 });
 
 test('a refresh token the provider no longer honours: 401 interaction_required with the loginUrl, logged by its code', async () => {
@@ -137,6 +165,17 @@ test('a refresh token the provider no longer honours: 401 interaction_required w
   expect(failure).toMatchObject({ status: 401, code: 'interaction_required', extensions: { loginUrl: LOGIN } });
   expect(token).toBe('interaction_required');
   expect(events).toEqual([expect.objectContaining({ event: 'consent_required', code: 'invalid_grant' })]);
+});
+
+test('sign-in needed while answering a claims challenge: the loginUrl carries the claims to the provider', async () => {
+  const session = await rig.signIn('grace@contoso.dev');
+  rig.idp.controls.revokeRefreshTokens();
+  const claims = JSON.stringify({ access_token: { acrs: { essential: true, value: 'c1' } } });
+  const failure = await acquire(session, [API_SCOPE], undefined, { claims }).catch((e: unknown) => e);
+  expect(failure).toMatchObject({ status: 401, code: 'interaction_required' });
+  const loginUrl = new URL((failure as ProblemError).extensions['loginUrl'] as string, 'http://app');
+  expect(loginUrl.pathname).toBe('/api/login');
+  expect(Object.fromEntries(loginUrl.searchParams)).toEqual({ returnUrl: '/', claims });
 });
 
 test('a refresh the provider refuses for another reason (scopes of two APIs at once): 401 interaction_required with the loginUrl, the refusal logged by its code', async () => {
@@ -183,8 +222,9 @@ test('another instance holds the refresh lease: this one waits for it, then take
   const lease = (await other.tokenCache.tryTakeRefreshLease(partitionKey, REFRESH_LEASE_MS))!;
   const before = tokenRequests();
   const reads = rig.runtime.tableCalls.reads;
-  const waiting = acquire(session, [API_SCOPE], await row(session));
-  // Bounded by the test's timeout: this instance has found the lease held and polls it.
+  const preloaded = await row(session);
+  const waiting = logged(() => acquire(session, [API_SCOPE], preloaded));
+  // Until this instance has found the lease held and polls it (at most 10 s).
   for (let i = 0; i < 2000 && rig.runtime.tableCalls.reads < reads + 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
   // The holder's refresh lands in the row, then it lets go.
   const later = String(Math.floor(Date.now() / 1000) + 3600);
@@ -194,7 +234,10 @@ test('another instance holds the refresh lease: this one waits for it, then take
     token['extended_expires_on'] = later;
   }, 'ada@contoso.dev');
   await other.tokenCache.releaseRefreshLease(partitionKey, lease);
-  expect(await waiting).toEqual({ accessToken: 'written-by-the-lease-holder', refreshed: false });
+  const { result, events } = await waiting;
+  expect(result).toEqual({ accessToken: 'written-by-the-lease-holder', refreshed: false });
+  // Waiting for another instance's refresh is no failed refresh.
+  expect(events).toEqual([]);
   expect(tokenRequests()).toBe(before);
 });
 
@@ -327,6 +370,9 @@ describe('MSAL\'s network client: every provider call bounded, the reason for a 
       throw new Error('other');
     });
     await expect(plain.sendPostRequestAsync(`${rig.idp.issuer}/token`, {})).rejects.toThrow('other');
+    const forms: string[] = [];
+    await new TimedNetworkClient(async (body) => void forms.push(body.toString())).sendPostRequestAsync(`${rig.idp.issuer}/token`, {});
+    expect(forms).toEqual(['']);
     expect(plain.failure).toBeUndefined();
     expect((await plain.sendGetRequestAsync(`${rig.idp.issuer}/jwks`)).status).toBe(200);
   });
