@@ -387,6 +387,7 @@ describe('the provider\'s session id (sid)', () => {
     expect(await recordedSid('s'.repeat(256))).toBe('s'.repeat(256));
     expect(await recordedSid('s'.repeat(257))).toBeUndefined();
     expect(await recordedSid(12345)).toBeUndefined();
+    expect(await recordedSid(['s'])).toBeUndefined();
   });
 });
 
