@@ -38,7 +38,10 @@ const USERS = 16;
  * would otherwise shrink it and make every phase pay for extra scavenges. The default's size.
  */
 const SEMI_SPACE_MB = 16;
-const CONCURRENCIES = [1, 16] as const;
+/** While working on one part: BENCH_CONCURRENCY=1 (then only the table is printed, as with BENCH_ONLY). */
+const CONCURRENCIES: readonly number[] = process.env['BENCH_CONCURRENCY']?.split(',').map(Number) ?? [1, 16];
+/** Rounds of floor, proxy and peer in turn (default 1); with more, the median of each figure (a busy machine). */
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 1));
 const PEER_TABLE = 'PeerCache';
 /** While working on one part: BENCH_ONLY=proxy,refresh (the ratios then need floor and peer too). */
 const ONLY = process.env['BENCH_ONLY']?.split(',');
@@ -155,6 +158,32 @@ async function load(url: string, connections: number, headersFor: (connection: n
   });
   if (result.requests.total === 0 || result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) throw new Error(`${url}: ${result.requests.total} answers, ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
   return { result, latencies };
+}
+
+/** Each numeric figure's median over rounds of one scenario (calls: their sum). */
+function medianOf(rounds: Measured[]): Measured {
+  if (rounds.length === 1) return rounds[0]!;
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid]! : Math.round(((sorted[mid - 1]! + sorted[mid]!) / 2) * 1000) / 1000;
+  };
+  const first = rounds[0]!;
+  const handler = rounds.map((r) => r.handlerCpuMsPerCall).filter((v): v is number => v !== null);
+  return {
+    scenario: first.scenario,
+    connections: first.connections,
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)),
+    calls: rounds.reduce((sum, r) => sum + r.calls, 0),
+    cpuMsPerCall: median(rounds.map((r) => r.cpuMsPerCall)),
+    handlerCpuMsPerCall: handler.length > 0 ? median(handler) : null,
+    tableReadsPerCall: median(rounds.map((r) => r.tableReadsPerCall)),
+    tableWritesPerCall: median(rounds.map((r) => r.tableWritesPerCall)),
+    providerCallsPer1000: median(rounds.map((r) => r.providerCallsPer1000)),
+    keyVaultCallsPer1000: median(rounds.map((r) => r.keyVaultCallsPer1000)),
+  };
 }
 
 function percentile(values: number[], p: number): number {
@@ -384,9 +413,17 @@ async function main(): Promise<void> {
 
     const rows: Measured[] = [];
     for (const c of CONCURRENCIES) {
-      if (wanted('floor')) rows.push(await measure('floor', c, `${String(ready['floorUrl'])}/api/floor`, () => ({}), app, stack));
-      if (wanted('proxy')) rows.push(await measure('proxy', c, `${appUrl}/api/proxy/demo/profile`, proxyHeaders, app, stack));
-      if (wanted('peer')) rows.push(await measure('peer', c, `${String(ready['peerUrl'])}/peer/profile`, peerHeaders, app, stack));
+      // BENCH_ROUNDS > 1: floor, proxy and peer take turns, and each figure is the median of its rounds.
+      const rounds: Measured[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        if (wanted('floor')) rounds.push(await measure('floor', c, `${String(ready['floorUrl'])}/api/floor`, () => ({}), app, stack));
+        if (wanted('proxy')) rounds.push(await measure('proxy', c, `${appUrl}/api/proxy/demo/profile`, proxyHeaders, app, stack));
+        if (wanted('peer')) rounds.push(await measure('peer', c, `${String(ready['peerUrl'])}/peer/profile`, peerHeaders, app, stack));
+      }
+      for (const scenario of ['floor', 'proxy', 'peer']) {
+        const of = rounds.filter((r) => r.scenario === scenario);
+        if (of.length > 0) rows.push(medianOf(of));
+      }
     }
     // Every call refreshes: tokens expired in every row, and new ones issued for less than MSAL's 5-minute margin.
     stack.idp!.controls.accessTokenLifetime(60);
@@ -408,7 +445,7 @@ async function main(): Promise<void> {
       const handled = Object.entries((await app.stats()).handlerCpu).map(([name, h]) => `${h.calls} ${name}`);
       console.log(`CPU profile of the measured process (written to ${process.env['BENCH_CPU_PROF']} when it exits) over ${handled.join(', ')} calls`);
     }
-    if (ONLY) {
+    if (ONLY || process.env['BENCH_CONCURRENCY']) {
       console.log(table(rows, (c) => rows.find((r) => r.connections === c)!));
       return;
     }

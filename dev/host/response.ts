@@ -1,8 +1,5 @@
 import { HttpResponse, type HttpResponseInit } from '@azure/functions';
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { serializeCookie } from './cookies';
 
 // Hop-by-hop headers the worker's HTTP proxy drops from a handler's response.
@@ -103,11 +100,46 @@ export async function writePreparedResponse(res: ServerResponse, prepared: Prepa
     await prepared.stream?.cancel().catch(() => undefined);
     return endResponse(res, isHead || !prepared.bytes ? undefined : prepared.bytes);
   }
+  return pumpBody(res, prepared.stream);
+}
+
+/**
+ * The body chunk by chunk, waiting for the socket to drain when it is full: what
+ * `pipeline(Readable.fromWeb(stream), res)` does, without a Node stream wrapper and an
+ * AbortController (and its DOMException) per answer. A client that leaves cancels the body's
+ * stream (the handler's source learns at once); a body that fails after the headers went out
+ * cuts the connection.
+ */
+async function pumpBody(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<boolean> {
+  const reader = body.getReader();
+  let gone = false;
+  let wake: (() => void) | undefined;
+  const onClose = () => {
+    gone = true;
+    wake?.();
+    reader.cancel().catch(() => undefined);
+  };
+  res.once('close', onClose);
   try {
-    await pipeline(Readable.fromWeb(prepared.stream as NodeReadableStream<Uint8Array>), res);
-    return true;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (gone) return false;
+      if (done) break;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          res.once('drain', resolve);
+        });
+        res.off('drain', wake!);
+        wake = undefined;
+        if (gone) return false;
+      }
+    }
+    res.off('close', onClose);
+    return await endResponse(res, undefined);
   } catch {
-    // The client left, or the handler's stream failed after the headers went out: cut the connection.
+    res.off('close', onClose);
+    reader.cancel().catch(() => undefined);
     res.destroy();
     return false;
   }

@@ -25,8 +25,7 @@ export function logRequests(functionName: string, route: string, handler: HttpHa
 
 /** The `code` of a problem+json answer (the catalogue's identifiers only). */
 function problemCode(response: HttpResponseInit | HttpResponse): string | undefined {
-  const headers = new Headers((response.headers ?? {}) as ConstructorParameters<typeof Headers>[0]);
-  if (!headers.get('content-type')?.startsWith('application/problem+json')) return undefined;
+  if (!contentTypeOf(response.headers)?.startsWith('application/problem+json')) return undefined;
   const body = (response as HttpResponseInit).body;
   if (typeof body !== 'string') return undefined;
   try {
@@ -35,4 +34,13 @@ function problemCode(response: HttpResponseInit | HttpResponse): string | undefi
   } catch {
     return undefined;
   }
+}
+
+/** The Content-Type of any shape of headers, without building a Headers (validated, per answer) to ask. */
+function contentTypeOf(headers: HttpResponseInit['headers'] | HttpResponse['headers']): string | null | undefined {
+  if (!headers) return undefined;
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get('content-type');
+  const entries = Array.isArray(headers) ? (headers as [string, string][]) : Object.entries(headers as Record<string, string>);
+  for (const [name, value] of entries) if (name.toLowerCase() === 'content-type') return String(value);
+  return undefined;
 }
