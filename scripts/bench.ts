@@ -9,7 +9,9 @@
  * the targets are compared by whoever reads it (docs/performance.md).
  *
  * Options (environment): BENCH_SECONDS per measured run (default 3), BENCH_SESSIONS for the
- * memory run (default 10000), BENCH_HEAP_MB for the measured process's heap cap (default 128).
+ * memory run (default 10000), BENCH_HEAP_MB for the measured process's heap cap (default 128),
+ * BENCH_ONLY / BENCH_CONCURRENCY (a part, while working on it), BENCH_ROUNDS (medians over
+ * rounds taken in turn), BENCH_CPU_PROF (docs/performance.md).
  */
 import '../dev/quietTestMode';
 import { fork, type ChildProcess } from 'node:child_process';
