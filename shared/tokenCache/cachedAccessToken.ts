@@ -177,7 +177,9 @@ export function cachedAccessToken(row: CacheRow, query: CachedTokenQuery): strin
   const token = tokens[0]!;
   const tokenType = str(token, 'token_type');
   if ((tokenType !== undefined && tokenType.toLowerCase() !== 'bearer') || token['keyId'] !== undefined || token['requestedClaimsHash'] !== undefined) return undefined;
-  const now = query.now ?? Math.floor(Date.now() / 1000);
+  // MSAL's clock (msal-common's nowSeconds) rounds to the nearest second: a token it wrote in the
+  // last half second has a `cached_at` one above the floor of now, and its checks use the same.
+  const now = query.now ?? Math.round(Date.now() / 1000);
   const expiresOn = Number(str(token, 'expires_on'));
   const cachedAt = Number(str(token, 'cached_at'));
   const refreshOn = str(token, 'refresh_on');
