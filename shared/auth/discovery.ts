@@ -62,7 +62,6 @@ export class ProviderDirectory {
       try {
         response = await fetch(discoveryUrl(this.authority, authorityUrl), { signal, headers: { accept: 'application/json' } });
       } catch (error) {
-        // Stryker disable next-line ConditionalExpression: equivalent, withTimeout answers with the timeout's problem whatever is thrown once the signal aborted
         if (signal.aborted) throw error;
         throw providerUnavailable('The discovery document could not be fetched.');
       }

@@ -28,7 +28,6 @@ export function createConfidentialClient(config: AppConfig, authorityUrl: string
       knownAuthorities: [...config.authority.knownAuthorities],
       authorityMetadata: provider.metadataJson,
       // cp1: the app handles claims challenges, so Entra may issue long-lived CAE tokens to it.
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, MSAL declares nothing for an empty list
       ...(config.clientCapabilities.length > 0 ? { clientCapabilities: [...config.clientCapabilities] } : {}),
       ...credential,
     },

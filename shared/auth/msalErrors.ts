@@ -8,7 +8,6 @@ const CLIENT_CREDENTIAL_CODES = ['AADSTS7000215', 'AADSTS7000222', 'AADSTS700027
 export function isClientCredentialRejected(error: unknown): boolean {
   if (!(error instanceof msalNode().AuthError)) return false;
   if (error.errorCode === 'invalid_client') return true;
-  // Stryker disable next-line StringLiteral: equivalent, any filler is no credential code (and MSAL sets errorMessage to '' when absent)
   const text = `${error.errorMessage ?? ''} ${(error as ServerError).subError ?? ''}`;
   return CLIENT_CREDENTIAL_CODES.some((code) => text.includes(code));
 }
@@ -21,7 +20,6 @@ export function isInteractionRequired(error: unknown): boolean {
 
 function isUnreachable(error: AuthError): boolean {
   const status = (error as ServerError & { status?: number }).status;
-  // Stryker disable next-line ConditionalExpression: equivalent for MSAL's errors, whose status is a number or absent (undefined >= 500 is false)
   if (typeof status === 'number' && status >= 500) return true;
   // OAuth's own words for a provider that is down (RFC 6749 section 4.1.2.1).
   if (error.errorCode === 'temporarily_unavailable' || error.errorCode === 'server_error') return true;

@@ -45,7 +45,6 @@ async function clientAuthentication(clientId: string, credential: MsalClientCred
  */
 export async function revokeRefreshTokens(provider: Provider, clientId: string, credential: MsalClientCredential, tokens: readonly string[]): Promise<number[]> {
   const endpoint = provider.metadata['revocation_endpoint'];
-  // Stryker disable next-line ConditionalExpression: equivalent, with no token the loop below sends nothing and returns [] too
   if (typeof endpoint !== 'string' || !endpoint.startsWith('https://') || tokens.length === 0) return [];
   const statuses: number[] = [];
   for (const token of tokens) {

@@ -50,7 +50,6 @@ function randomValue(): string {
 }
 
 export function parseExtraScopes(value: string | null | undefined): string[] {
-  // Stryker disable next-line Regex: equivalent, the empty strings splitting on single separators leaves are filtered out
   const scopes = (value ?? '').split(/[\s+]+/).filter(Boolean);
   if (scopes.length > MAX_EXTRA_SCOPES || scopes.some((s) => !SCOPE_TOKEN.test(s))) {
     throw problems.scopes_invalid(`Give at most ${MAX_EXTRA_SCOPES} space-separated scopes.`);
@@ -156,7 +155,6 @@ export function checkAuthorizationResponseIssuer(iss: string | null | undefined,
   const expected = metadata.issuer.includes('{tenantid}')
     ? new RegExp(`^${metadata.issuer.split('{tenantid}').map(escapeRegExp).join(GUID_PATTERN)}$`, 'i')
     : undefined;
-  // Stryker disable next-line ConditionalExpression: equivalent, an iss that is not a string matches neither the issuer nor the anchored pattern
   const matches = typeof iss === 'string' && (expected ? expected.test(iss) : iss === metadata.issuer);
   if (!matches) throw problems.issuer_mismatch(iss ? 'Its iss parameter is not the provider\'s issuer.' : 'The provider sends an iss parameter and this response has none.');
 }
@@ -218,9 +216,9 @@ export async function completeSignIn(runtime: Runtime, response: AuthorizationRe
     });
     const claims = await validateIdToken(result.idToken, provider, config.clientId, pending.nonce);
     requireAllowedTenant(config.allowedTenants, claims.tid);
-    // Stryker disable next-line OptionalChaining,ConditionalExpression,StringLiteral: unreachable, MSAL returns an account with every ID token and validateIdToken has just required one
+    // Stryker disable next-line OptionalChaining: unreachable, MSAL returns an account with every ID token, which validateIdToken has just required
     const homeAccountId = result.account?.homeAccountId;
-    // Stryker disable next-line ConditionalExpression,StringLiteral: as above
+    // Stryker disable next-line StringLiteral: unreachable for the same reason
     if (!homeAccountId) throw problems.id_token_invalid('The provider returned no account.');
 
     // Written only now, after the ID token proved itself: a refused sign-in leaves no row.
