@@ -24,8 +24,8 @@ async function buildTelemetry(dir, options = {}) {
 }
 
 /**
- * One MSAL in the bundle: our code requires it lazily (shared/auth/msalNode.ts), which would pick
- * its CommonJS build, while @azure/identity imports its ES build; both get the ES build.
+ * One MSAL in sdks.js: our code requires it lazily (shared/lazySdks.ts), which would pick its
+ * CommonJS build, while @azure/identity imports its ES build; both get the ES build.
  */
 const oneMsal = {
   name: 'one-msal',
@@ -40,13 +40,15 @@ const oneMsal = {
 
 /**
  * An entry that registers the functions (functions/index.ts) and the handlers it loads at the
- * first call, each in a bundle of its own, and node-forge (only a PKCS#12 certificate needs it)
- * in a third, so the handlers' bundle is not the bigger for it.
+ * first call, each in a bundle of its own; MSAL, @azure/identity and the Key Vault SDK
+ * (shared/lazySdks.ts) in a third and node-forge (only a PKCS#12 certificate needs it) in a
+ * fourth, loaded when used, so the first call does not read or compile them.
  */
 async function buildApp(dir, entry, name) {
   const options = { ...common, external: ['@azure/functions-core'], minify: true };
   await build({ ...options, entryPoints: [entry], outfile: `${dir}/${name}.js` });
-  await build({ ...options, entryPoints: ['functions/handlers.ts'], outfile: `${dir}/handlers.js`, define: { ...common.define, FORGE_BUNDLE: '"forge.js"' }, plugins: [oneMsal] });
+  await build({ ...options, entryPoints: ['functions/handlers.ts'], outfile: `${dir}/handlers.js`, define: { ...common.define, FORGE_BUNDLE: '"forge.js"', SDKS_BUNDLE: '"sdks.js"' } });
+  await build({ ...options, entryPoints: ['shared/lazySdksBundle.ts'], outfile: `${dir}/sdks.js`, plugins: [oneMsal] });
   await build({ ...options, stdin: { contents: "module.exports = require('node-forge');", resolveDir: '.', loader: 'js' }, outfile: `${dir}/forge.js` });
 }
 
@@ -57,7 +59,7 @@ function writeDeployFolder() {
   mkdirSync(dir, { recursive: true });
   copyFileSync('host.json', `${dir}/host.json`);
   // Ship only what runs: no map, and no comment pointing at one.
-  for (const bundle of ['app.js', 'handlers.js', 'forge.js', 'telemetry.js']) writeFileSync(`${dir}/${bundle}`, readFileSync(`${out}/${bundle}`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
+  for (const bundle of ['app.js', 'handlers.js', 'sdks.js', 'forge.js', 'telemetry.js']) writeFileSync(`${dir}/${bundle}`, readFileSync(`${out}/${bundle}`, 'utf8').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
   const deployed = { name: pkg.name, version: pkg.version, private: true, main: 'app.js', engines: { node: '>=22' } }; // what Azure Functions runs, not the dev machine's floor
   writeFileSync(`${dir}/package.json`, `${JSON.stringify(deployed, null, 2)}\n`);
@@ -67,6 +69,7 @@ if (target === 'app') {
   rmSync(`${out}/app.js`, { force: true });
   rmSync(`${out}/handlers.js`, { force: true });
   rmSync(`${out}/forge.js`, { force: true });
+  rmSync(`${out}/sdks.js`, { force: true });
   await buildApp(out, 'functions/index.ts', 'app');
   await buildTelemetry(out);
   writeDeployFolder();

@@ -1,6 +1,7 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import type { AppConfig } from '../config';
 import { MANAGED_IDENTITY_TIMEOUT_MS } from '../deadline';
+import { lazySdks, type LazySdks } from '../lazySdks';
 
 /** One token request of the app's Azure identity, its retries included. */
 export const AZURE_CREDENTIAL_TIMEOUT_MS = 3 * MANAGED_IDENTITY_TIMEOUT_MS;
@@ -44,7 +45,7 @@ export function boundedCredential(credential: TokenCredential, ms: number = AZUR
   };
 }
 
-type Identity = typeof import('@azure/identity');
+type Identity = LazySdks['azureIdentity'];
 
 /**
  * A credential that loads `@azure/identity` at its first token request: a cold instance whose
@@ -56,7 +57,7 @@ class LazyCredential implements TokenCredential {
   constructor(private readonly create: (identity: Identity) => TokenCredential) {}
 
   async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
-    this.credential ??= import('@azure/identity').then(this.create);
+    this.credential ??= Promise.resolve().then(() => this.create(lazySdks().azureIdentity));
     return (await this.credential).getToken(scopes, options);
   }
 }

@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { problems, type ProblemCode, type ProblemError } from '../problems';
 import { isLoopbackHost } from '../config';
+import { lazySdks } from '../lazySdks';
 import { KEY_VAULT_TIMEOUT_MS, abortProblem, outboundSignal } from '../deadline';
 
 export interface KeyVaultClientOptions {
@@ -105,7 +106,7 @@ export class KeyVaultSecrets {
     const key = new URL(vaultUrl).origin;
     let client = this.clients.get(key);
     if (!client) {
-      const { SecretClient } = await import('@azure/keyvault-secrets');
+      const { SecretClient } = await Promise.resolve().then(() => lazySdks().keyVaultSecrets);
       client = this.clients.get(key);
       if (client) return client;
       client = new SecretClient(key, this.credential(), {

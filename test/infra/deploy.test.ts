@@ -216,19 +216,26 @@ describe('deployment package', () => {
 
   test('holds host.json, a dependency-free package.json, the entry, handlers and telemetry bundles: no source map', () => {
     const files = listFiles(join(out, 'deploy'));
-    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'forge.js', 'handlers.js', 'host.json', 'package.json', 'telemetry.js']);
+    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'forge.js', 'handlers.js', 'host.json', 'package.json', 'sdks.js', 'telemetry.js']);
     const entry = readFileSync(join(out, 'deploy/app.js'), 'utf8');
     const handlers = readFileSync(join(out, 'deploy/handlers.js'), 'utf8');
     // No comment that points at a map (library code may mention the word elsewhere).
     const pointsAtMap = /\/\/# sourceMappingURL=\S+\s*$/;
-    for (const bundle of ['app.js', 'handlers.js', 'forge.js', 'telemetry.js']) expect(pointsAtMap.test(readFileSync(join(out, 'deploy', bundle), 'utf8'))).toBe(false);
+    for (const bundle of ['app.js', 'handlers.js', 'sdks.js', 'forge.js', 'telemetry.js']) expect(pointsAtMap.test(readFileSync(join(out, 'deploy', bundle), 'utf8'))).toBe(false);
     // A cold start does not parse OpenTelemetry: the handlers only know where telemetry.js is.
     expect(handlers).not.toMatch(/useAzureMonitor|@opentelemetry\/sdk/);
     expect(handlers).toContain('"telemetry.js"');
     // The entry registers and knows where the handlers are; their code (MSAL, zod, the Table SDK) is not in it.
     expect(entry).toContain('"handlers.js"');
     expect(entry).not.toMatch(/ConfidentialClientApplication|TableClient|ZodMini|useAzureMonitor/);
-    expect(handlers).toMatch(/ConfidentialClientApplication/);
+    // MSAL, @azure/identity and the Key Vault SDK are in sdks.js, loaded when used; the handlers know where it is.
+    const sdks = readFileSync(join(out, 'deploy/sdks.js'), 'utf8');
+    expect(handlers).not.toMatch(/x-client-SKU/);
+    expect(sdks).toMatch(/x-client-SKU/);
+    expect(handlers).toContain('"sdks.js"');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { lazySdks } = require(join(out, 'deploy/sdks.js')) as { lazySdks: { msalNode: Record<string, unknown>; azureIdentity: Record<string, unknown>; keyVaultSecrets: Record<string, unknown> } };
+    expect([typeof lazySdks.msalNode['ConfidentialClientApplication'], typeof lazySdks.azureIdentity['DefaultAzureCredential'], typeof lazySdks.keyVaultSecrets['SecretClient']]).toEqual(['function', 'function', 'function']);
     // node-forge (PKCS#12 certificates only) is a bundle of its own, which the handlers know where to find.
     expect(handlers).not.toMatch(/pkcs12FromAsn1=function/);
     expect(handlers).toContain('"forge.js"');
