@@ -59,25 +59,6 @@ test('a valid token comes from the row: no provider call, the same token each ti
   expect(tokenRequests()).toBe(before);
 });
 
-test('the hot path: a valid token in the row just read is answered without MSAL (no provider metadata asked for) once MSAL has found it', async () => {
-  const session = await rig.signIn('grace@contoso.dev');
-  const held = await acquire(session);
-  // Another instance: which provider metadata it asks for tells whether MSAL was built.
-  const fresh = await rig.newRuntime();
-  const asked: string[] = [];
-  const get = fresh.providers.get.bind(fresh.providers);
-  fresh.providers.get = (url?: string) => {
-    asked.push(url ?? 'default');
-    return get(url);
-  };
-  const preloaded = (await fresh.tokenCache.read(partitionKeyFor(session.homeAccountId)))!;
-  expect(await inRequest(() => acquireAccessTokenForSession(fresh, session, [API_SCOPE], LOGIN, preloaded))).toEqual({ accessToken: held.accessToken, refreshed: false });
-  expect(asked).toEqual([]);
-  // Without the row just read, MSAL answers.
-  expect(await inRequest(() => acquireAccessTokenForSession(fresh, session, [API_SCOPE], LOGIN))).toEqual({ accessToken: held.accessToken, refreshed: false });
-  expect(asked).toEqual([rig.runtime.config.authority.url]);
-});
-
 test('an expired token: one refresh, the new token written to the row, and the next call takes it from there', async () => {
   const session = await rig.signIn('grace@contoso.dev');
   const old = await acquire(session);
