@@ -33,6 +33,20 @@ function isMetadata(value: unknown): value is ProviderMetadata {
   return !!v && ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'].every((k) => typeof v[k] === 'string');
 }
 
+/** The endpoints the app sends requests or browsers to, when the document has them. */
+const ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'end_session_endpoint', 'revocation_endpoint'] as const;
+
+/** The first endpoint that is present but not an absolute http(s) URL (a broken document). */
+function invalidEndpoint(metadata: ProviderMetadata): string | undefined {
+  const fields = metadata as unknown as Record<string, unknown>;
+  return ENDPOINTS.find((name) => {
+    const value = fields[name];
+    if (value === undefined) return false;
+    const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+    return url?.protocol !== 'https:' && url?.protocol !== 'http:';
+  });
+}
+
 export function providerUnavailable(detail?: string): ProblemError {
   return problems.provider_unavailable(detail);
 }
@@ -75,6 +89,8 @@ export class ProviderDirectory {
       throw providerUnavailable('The discovery document is not JSON.');
     }
     if (!isMetadata(metadata)) throw providerUnavailable('The discovery document lacks issuer, endpoints or jwks_uri.');
+    const invalid = invalidEndpoint(metadata);
+    if (invalid) throw providerUnavailable(`The discovery document's ${invalid} is not an http(s) URL.`);
     const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: PROVIDER_TIMEOUT_MS });
     return { metadata, metadataJson, jwks };
   }

@@ -1,5 +1,5 @@
 import type { Runtime } from '../runtime';
-import { ProblemError, problems } from '../problems';
+import { ProblemError } from '../problems';
 import { refreshTokensIn, revokeRefreshTokens } from './revocation';
 import { partitionKeyFor } from '../tokenCache/tableStore';
 import { clearedSessionCookie, type Session } from '../session/session';
@@ -31,21 +31,16 @@ export async function signOut(runtime: Runtime, session: Session | undefined): P
     }
   }
   logEvent('sign_out', { outcome: 'success', reason: session ? 'session' : 'no_session' });
+  // A provider that could not be reached only skips its part: the local sign-out has happened.
   let location = config.postLogoutRedirectUri;
-  try {
-    if (!provider) throw problems.provider_unavailable();
-    const endSession = provider.metadata.end_session_endpoint;
-    if (endSession) {
-      const url = new URL(endSession);
-      url.searchParams.set('post_logout_redirect_uri', config.postLogoutRedirectUri);
-      url.searchParams.set('client_id', config.clientId);
-      const hint = session?.claims['login_hint'] ?? session?.claims['preferred_username'];
-      if (typeof hint === 'string') url.searchParams.set('logout_hint', hint);
-      location = url.href;
-    }
-  } catch (error) {
-    // The local sign-out has happened; a provider that cannot be reached only skips its part.
-    if (!(error instanceof ProblemError)) throw error;
+  const endSession = provider?.metadata.end_session_endpoint;
+  if (endSession) {
+    const url = new URL(endSession); // checked to be an http(s) URL when discovered
+    url.searchParams.set('post_logout_redirect_uri', config.postLogoutRedirectUri);
+    url.searchParams.set('client_id', config.clientId);
+    const hint = session?.claims['login_hint'] ?? session?.claims['preferred_username'];
+    if (typeof hint === 'string') url.searchParams.set('logout_hint', hint);
+    location = url.href;
   }
   return { location, cookies: [clearedSessionCookie()] };
 }

@@ -130,6 +130,23 @@ describe('ProviderDirectory', () => {
     expect(await problemOf(new ProviderDirectory(oidcAt(serverUrl)).get())).toMatchObject({ status: 502, code: 'provider_unavailable', detail });
   });
 
+  test.each([
+    ['jwks_uri', 'keys'],
+    ['authorization_endpoint', 'javascript:alert(1)'],
+    ['token_endpoint', '/token'],
+    ['end_session_endpoint', 'not a url'],
+    ['end_session_endpoint', 42],
+    ['revocation_endpoint', 'file:///etc/passwd'],
+  ])('a document whose %s is %p: 502 provider_unavailable naming it', async (field, value) => {
+    answer = { status: 200, body: JSON.stringify(document({ [field]: value })) };
+    expect(await problemOf(new ProviderDirectory(oidcAt(serverUrl)).get())).toMatchObject({ status: 502, code: 'provider_unavailable', detail: `The discovery document's ${field} is not an http(s) URL.` });
+  });
+
+  test('optional endpoints may be absent, and http(s) ones are kept as sent', async () => {
+    answer = { status: 200, body: JSON.stringify(document({ end_session_endpoint: `${serverUrl}/logout?x=1`, revocation_endpoint: 'http://127.0.0.1:9/revoke' })) };
+    await expect(new ProviderDirectory(oidcAt(serverUrl)).get()).resolves.toMatchObject({ metadata: { end_session_endpoint: `${serverUrl}/logout?x=1`, revocation_endpoint: 'http://127.0.0.1:9/revoke' } });
+  });
+
   test('a provider that cannot be reached: 502 provider_unavailable', async () => {
     expect(await problemOf(new ProviderDirectory(oidcAt('https://127.0.0.1:1')).get())).toMatchObject({ status: 502, code: 'provider_unavailable', detail: 'The discovery document could not be fetched.' });
   });

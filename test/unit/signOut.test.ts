@@ -21,12 +21,14 @@ let entraLike: UnitProvider;
 /** A provider whose discovery document has no end_session_endpoint. */
 let bare: Server;
 let bareIssuer: string;
+/** Members added to the bare provider's document. */
+let bareExtra: Record<string, unknown> = {};
 
 beforeAll(async () => {
   provider = await startUnitProvider();
   entraLike = await startUnitProvider({ revocation: false });
   bare = createServer({ cert: provider.tls.certPem, key: provider.tls.keyPem }, (req, res) => {
-    const body = JSON.stringify({ issuer: bareIssuer, authorization_endpoint: `${bareIssuer}/authorize`, token_endpoint: `${bareIssuer}/token`, jwks_uri: `${bareIssuer}/jwks` });
+    const body = JSON.stringify({ issuer: bareIssuer, authorization_endpoint: `${bareIssuer}/authorize`, token_endpoint: `${bareIssuer}/token`, jwks_uri: `${bareIssuer}/jwks`, ...bareExtra });
     res.writeHead(req.url === '/.well-known/openid-configuration' ? 200 : 404, { 'content-type': 'application/json' }).end(body);
   });
   bareIssuer = `https://127.0.0.1:${await listenOnLoopback(bare)}`;
@@ -168,6 +170,21 @@ describe('signOut', () => {
     const { location, cookies } = await signOut(rt, undefined);
     expect(location).toBe(UNIT_APP.postLogoutRedirectUri);
     expectSessionCookieCleared(cookies);
+  });
+
+  test('a provider whose end_session_endpoint is not a URL: the local sign-out happens, the browser goes to the post-logout URI', async () => {
+    bareExtra = { end_session_endpoint: 'not a url' };
+    try {
+      const rt = unitRuntime(provider, { settings: { AzureAd__Authority: bareIssuer } });
+      const session: Session = { sid: 's', homeAccountId: `${ada.oid}.${ada.tid}`, claims: { preferred_username: ada.username }, iat: 0, exp: 0 };
+      rt.rows.put(partitionKeyFor(session.homeAccountId), { cache: '{}', sessions: {}, expiresOn: new Date() });
+      const { location, cookies } = await signOut(rt, session);
+      expect(location).toBe(UNIT_APP.postLogoutRedirectUri);
+      expect(rt.rows.rows.size).toBe(0);
+      expectSessionCookieCleared(cookies);
+    } finally {
+      bareExtra = {};
+    }
   });
 
   test('an error that is not the provider\'s (a bug) is not swallowed', async () => {
