@@ -55,6 +55,11 @@ export async function runWithDeadline<T>(ms: number, work: () => Promise<T>): Pr
   }
 }
 
+/** Runs clean-up that must happen even after the request's deadline has passed: outbound calls in it get their own timeouts only. */
+export function outsideDeadline<T>(work: () => T): T {
+  return current.exit(work);
+}
+
 /** An abort signal for one outbound call: its own timeout, or the request's deadline if sooner. */
 export function outboundSignal(timeoutMs: number): AbortSignal {
   const own = AbortSignal.timeout(timeoutMs);

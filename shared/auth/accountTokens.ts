@@ -14,6 +14,7 @@ import { logEvent, noteTokenOutcome } from '../log';
 import { refreshLeaseHook, type LeaseState } from './refreshLease';
 import { cachedAccessToken, learnTokenLocation } from '../tokenCache/cachedAccessToken';
 import { SingleFlight } from '../singleFlight';
+import { outsideDeadline } from '../deadline';
 
 /**
  * A second acquisition, after the API refused the first token: with the claims its challenge
@@ -71,7 +72,9 @@ async function acquireWithLease(runtime: Runtime, session: Session, scopes: read
       if (!state.refreshedElsewhere || round >= MAX_LEASE_ROUNDS) throw error;
       row = undefined; // read the row the winner wrote
     } finally {
-      if (state.lease) await runtime.tokenCache.releaseRefreshLease(partitionKey, state.lease).catch(() => undefined);
+      // Released even when the request's deadline cut the refresh: others would wait for it to run out.
+      const lease = state.lease;
+      if (lease) await outsideDeadline(() => runtime.tokenCache.releaseRefreshLease(partitionKey, lease)).catch(() => undefined);
     }
   }
 }

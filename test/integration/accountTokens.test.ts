@@ -196,9 +196,14 @@ test('a token endpoint that never answers ends with the request\'s deadline', as
   try {
     const failure = await runWithDeadline(500, () => acquire(session)).catch((e: unknown) => e);
     expect(failure).toMatchObject({ status: 503, code: 'request_deadline_exceeded' });
+    // The refresh lease is released all the same (not left to run out, which would hold other
+    // instances for REFRESH_LEASE_MS): the cut refresh lets go of it just after the deadline.
+    const partitionKey = partitionKeyFor(session.homeAccountId);
+    const until = Date.now() + 5_000;
+    while ((await rig.runtime.tokenCache.readRefreshLease(partitionKey)) && Date.now() < until) await new Promise((resolve) => setImmediate(resolve));
+    expect(await rig.runtime.tokenCache.readRefreshLease(partitionKey)).toBeUndefined();
   } finally {
     rig.idp.controls.holdTokenRequests(false);
-    // The lease's release ran under the spent deadline too: it stays until it runs out.
     await cacheTable(rig.stack).deleteEntity(partitionKeyFor(session.homeAccountId), REFRESH_LEASE_ROW_KEY).catch(() => undefined);
   }
 });
