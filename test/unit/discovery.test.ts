@@ -136,6 +136,7 @@ describe('ProviderDirectory', () => {
     ['token_endpoint', '/token'],
     ['end_session_endpoint', 'not a url'],
     ['end_session_endpoint', 42],
+    ['end_session_endpoint', ['https://127.0.0.1/logout']],
     ['revocation_endpoint', 'file:///etc/passwd'],
   ])('a document whose %s is %p: 502 provider_unavailable naming it', async (field, value) => {
     answer = { status: 200, body: JSON.stringify(document({ [field]: value })) };
