@@ -3,9 +3,9 @@ import { decodeJwt } from 'jose';
 import { listenOnLoopback } from '../../dev/listen';
 import { acquireAppToken } from '../../shared/auth/appTokens';
 import { runLoggedRequest } from '../../shared/log';
-import { ProblemError } from '../../shared/problems';
 import type { CredentialLoader } from '../../shared/credentials/clientCredential';
 import { UNIT_APP, startUnitProvider, unitRuntime, withTokenEndpointAt, type UnitProvider } from '../support/authRuntime';
+import { problemOf, closeServer } from '../support/problems';
 
 /** App-identity tokens (client credentials) from the dev OpenID provider on loopback HTTPS, with real MSAL. */
 let provider: UnitProvider;
@@ -26,22 +26,12 @@ beforeAll(async () => {
   emptyUrl = `https://127.0.0.1:${await listenOnLoopback(empty)}`;
 });
 afterAll(async () => {
-  empty?.closeAllConnections();
-  await new Promise((resolve) => empty?.close(resolve));
+  await closeServer(empty);
   await provider?.close();
 });
 
 const grants = () => provider.idp.stats.grants.client_credentials;
 
-async function problemOf(promise: Promise<unknown>): Promise<ProblemError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProblemError) return error;
-    throw error;
-  }
-  throw new Error('no problem thrown');
-}
 
 test('an app token for the scopes asked, issued to the app; kept in memory by the runtime until it nears expiry', async () => {
   const runtime = unitRuntime(provider);

@@ -3,9 +3,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { listenOnLoopback } from '../../dev/listen';
 import { ProviderDirectory, discoveryUrl } from '../../shared/auth/discovery';
 import { loadConfig } from '../../shared/config';
-import { ProblemError } from '../../shared/problems';
 import { MINIMAL_SETTINGS } from '../support/settings';
 import { startUnitProvider, type UnitProvider } from '../support/authRuntime';
+import { problemOf, closeServer } from '../support/problems';
 
 /**
  * Discovery documents and keys, fetched from the dev OpenID provider on loopback HTTPS and from
@@ -27,8 +27,7 @@ beforeAll(async () => {
   serverUrl = `https://127.0.0.1:${await listenOnLoopback(server)}`;
 });
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await closeServer(server);
   await provider?.close();
 });
 beforeEach(() => {
@@ -40,15 +39,6 @@ afterEach(() => jest.useRealTimers());
 const oidcAt = (url: string) => loadConfig({ ...MINIMAL_SETTINGS, AzureAd__Authority: url }).authority;
 const document = (extra: Record<string, unknown> = {}) => ({ issuer: serverUrl, authorization_endpoint: `${serverUrl}/a`, token_endpoint: `${serverUrl}/t`, jwks_uri: `${serverUrl}/k`, ...extra });
 
-async function problemOf(promise: Promise<unknown>): Promise<ProblemError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProblemError) return error;
-    throw error;
-  }
-  throw new Error('no problem thrown');
-}
 
 describe('discoveryUrl', () => {
   test('a generic provider publishes under its issuer; Entra and B2C under the authority\'s v2.0; trailing slashes dropped', () => {

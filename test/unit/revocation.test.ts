@@ -8,6 +8,7 @@ import type { Provider, ProviderMetadata } from '../../shared/auth/discovery';
 import type { MsalClientCredential } from '../../shared/credentials/clientCredential';
 import { createClientCertificate } from '../support/clientCertificates';
 import { UNIT_APP, startUnitProvider, type UnitProvider } from '../support/authRuntime';
+import { closeServer } from '../support/problems';
 
 /**
  * RFC 7009 at sign-out: what is sent to a provider's revocation endpoint (a recording loopback
@@ -44,8 +45,7 @@ beforeAll(async () => {
   recorderUrl = `https://127.0.0.1:${await listenOnLoopback(recorder)}`;
 });
 afterAll(async () => {
-  recorder?.closeAllConnections();
-  await new Promise((resolve) => recorder?.close(resolve));
+  await closeServer(recorder);
   await provider?.close();
 });
 beforeEach(() => {

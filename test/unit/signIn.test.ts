@@ -6,11 +6,12 @@ import { AUTH_REQUEST_COOKIE, SESSION_COOKIE, type ResponseCookie } from '../../
 import { AUTH_REQUEST_LIFETIME_SECONDS, readAuthRequest, readSession } from '../../shared/session/session';
 import { sessionKey } from '../../shared/session/lifetimes';
 import { partitionKeyFor } from '../../shared/tokenCache/tableStore';
-import { ProblemError, problems } from '../../shared/problems';
+import { problems } from '../../shared/problems';
 import { answerAtProvider } from '../support/browserless';
 import { UNIT_APP, cookieHeaderOf, startUnitProvider, unitRuntime, withTokenEndpointAt, type UnitProvider, type UnitRuntime } from '../support/authRuntime';
 import { DEV_B2C } from '../../dev/authorityShapes';
 import { DEFAULT_USERS, DEV_TENANT_ID } from '../../dev/idp';
+import { problemOf, closeServer } from '../support/problems';
 
 /**
  * /api/login and /api/redirect against the dev OpenID provider on loopback HTTPS, with real MSAL
@@ -44,23 +45,13 @@ beforeAll(async () => {
   gatewayUrl = `https://127.0.0.1:${await listenOnLoopback(gateway)}`;
 });
 afterAll(async () => {
-  gateway?.closeAllConnections();
-  await new Promise((resolve) => gateway?.close(resolve));
+  await closeServer(gateway);
   await provider?.close();
 });
 beforeEach(() => {
   runtime = unitRuntime(provider);
 });
 
-async function problemOf(promise: Promise<unknown>): Promise<ProblemError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProblemError) return error;
-    throw error;
-  }
-  throw new Error('no problem thrown');
-}
 
 const ada = DEFAULT_USERS[0]!;
 const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -10,6 +10,7 @@ import { partitionKeyFor } from '../../shared/tokenCache/tableStore';
 import { addLogListener } from '../../shared/log';
 import { answerAtProvider } from '../support/browserless';
 import { UNIT_APP, cookieHeaderOf, startUnitProvider, unitRuntime, type UnitProvider, type UnitRuntime } from '../support/authRuntime';
+import { closeServer } from '../support/problems';
 
 /**
  * /api/logout against the dev OpenID provider on loopback HTTPS (real MSAL for the sign-in
@@ -34,8 +35,7 @@ beforeAll(async () => {
   bareIssuer = `https://127.0.0.1:${await listenOnLoopback(bare)}`;
 });
 afterAll(async () => {
-  bare?.closeAllConnections();
-  await new Promise((resolve) => bare?.close(resolve));
+  await closeServer(bare);
   await Promise.all([provider?.close(), entraLike?.close()]);
 });
 
