@@ -196,15 +196,18 @@ export function createTableClient(connection: TableConnection, tableName: string
   });
 }
 
+/** A row as read, kept per ETag: everything in it is fixed for that version. */
+type OpenedRow = CacheRow & { readonly etag: string; readonly memo: { parsed?: unknown } };
+
 /** Table access for the token cache; every failure of the service becomes a 503 problem. */
 export class TokenCacheTable {
   private tableEnsured = false;
   /**
    * The last opened version of recently read rows. Every read still goes to the table; only when
    * it answers with the ETag seen before (the service changes it at every write) is the cache
-   * not decrypted, inflated and parsed again. Bounded: the least recently read go first.
+   * not decrypted, inflated and parsed again (nor its sessions). Bounded: the least recently read go first.
    */
-  private readonly opened = new Map<string, { readonly etag: string; readonly cache: string; readonly memo: { parsed?: unknown } }>();
+  private readonly opened = new Map<string, OpenedRow>();
 
   /** The table's address as the client was given it: the entity's key goes between path and query (a SAS). */
   private readonly tableUrl: { readonly prefix: string; readonly query: string; readonly insecure: boolean };
@@ -231,9 +234,7 @@ export class TokenCacheTable {
       this.opened.delete(partitionKey);
       return undefined;
     }
-    const opened = this.open(partitionKey, entity);
-    if (!opened) return undefined;
-    return { cache: opened.cache, etag: opened.etag, sessions: parseSessions(entity['Sessions']), memo: opened.memo, ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
+    return this.open(partitionKey, entity);
   }
 
   /**
@@ -258,7 +259,7 @@ export class TokenCacheTable {
     return { ...properties, partitionKey: properties['PartitionKey'], rowKey: properties['RowKey'], etag };
   }
 
-  private open(partitionKey: string, entity: Record<string, unknown> & { etag?: string }): { etag: string; cache: string; memo: { parsed?: unknown } } | undefined {
+  private open(partitionKey: string, entity: Record<string, unknown> & { etag?: string }): OpenedRow | undefined {
     const etag = entity.etag;
     const known = this.opened.get(partitionKey);
     this.opened.delete(partitionKey);
@@ -269,7 +270,7 @@ export class TokenCacheTable {
     }
     const cache = fromEntity(entity, this.cipher);
     if (cache === undefined) return undefined;
-    const opened = { etag, cache, memo: {} };
+    const opened: OpenedRow = { cache, etag, sessions: parseSessions(entity['Sessions']), memo: {}, ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
     if (this.opened.size >= MAX_OPENED_ROWS) this.opened.delete(this.opened.keys().next().value!);
     this.opened.set(partitionKey, opened);
     return opened;
