@@ -12,13 +12,9 @@ import { CookieJar, proxyCall, signIn } from '../test/support/browserless';
 import { cacheTable, expireAccessTokens, homeAccountIdOf, readCacheRow } from '../test/support/cacheRows';
 import { ageSessions, readSessionRecords } from '../test/support/sessionRows';
 import { DEFAULT_USERS } from '../dev/idp';
+import { percentile } from './bench/percentile';
 
 const CALLS = Number(process.argv[2] ?? 300);
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function main(): Promise<void> {
   const stack = await startLocalStack({ settings: {}, port: 0, log: () => {} });

@@ -12,13 +12,9 @@ import { DEFAULT_USERS, DEV_TENANT_ID } from '../dev/idp';
 import { oboPartitionKey } from '../shared/obo/onBehalfOf';
 import { CookieJar, proxyCall, signIn } from '../test/support/browserless';
 import { cacheTable } from '../test/support/cacheRows';
+import { percentile } from './bench/percentile';
 
 const CALLS = Number(process.argv[2] ?? 200);
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function main(): Promise<void> {
   const stack = await startLocalStack({ settings: {}, port: 0, log: () => {}, obo: true, idp: { authority: 'tenant' } });

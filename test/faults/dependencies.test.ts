@@ -1,7 +1,7 @@
 import { CookieJar, proxyCall, send, signIn } from '../support/browserless';
 import { expireAccessTokens } from '../support/cacheRows';
 import type { FaultMode, FaultProxy } from '../support/faultProxy';
-import { API_TIMEOUT_SECONDS, startFaultStack, type FaultApp, type FaultStack } from './support/faultStack';
+import { ADA, API_TIMEOUT_SECONDS, GRACE, MARGIN_MS, startTwoApps, type FaultApp, type FaultStack } from './support/faultStack';
 import { outcome, timed, type TimedAnswer } from './support/calls';
 import { recordFigure } from './support/figures';
 
@@ -20,10 +20,6 @@ const TABLE_TIMEOUT_MS = 5_000; // per attempt, one retry, a pause of at most 1 
 const PROVIDER_TIMEOUT_MS = 10_000;
 const KEY_VAULT_TIMEOUT_MS = 5_000; // per attempt, two retries with pauses of at most 2 s
 const AZURE_IDENTITY_TIMEOUT_MS = 15_000; // 5 s per attempt, 15 s in all
-/** What a loaded 2-core machine may add to a timeout before the answer is out. */
-const MARGIN_MS = 5_000;
-const ADA = 'ada@contoso.dev';
-const GRACE = 'grace@contoso.dev';
 
 let stack: FaultStack;
 let a: FaultApp;
@@ -32,8 +28,7 @@ const ada = new CookieJar();
 const grace = new CookieJar();
 
 beforeAll(async () => {
-  stack = await startFaultStack({ appNames: ['a', 'b', 'cold', 'vault'] });
-  [a, b] = await Promise.all([stack.startApp('a'), stack.startApp('b')]);
+  ({ stack, a, b } = await startTwoApps({ moreAppNames: ['cold', 'vault'] }));
   await signIn(a.url, ada, { username: ADA });
   await signIn(b.url, grace, { username: GRACE });
   // Each process has used the demo API once for each user: tokens cached, the API's keys loaded.

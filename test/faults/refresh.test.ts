@@ -2,7 +2,7 @@ import { REFRESH_LEASE_MS } from '../../shared/auth/refreshLease';
 import { partitionKeyFor, toEntity } from '../../shared/tokenCache/tableStore';
 import { CookieJar, proxyCall, signIn } from '../support/browserless';
 import { cacheTable, expireAccessTokens, homeAccountIdOf, readCacheRow } from '../support/cacheRows';
-import { startFaultStack, type FaultApp, type FaultStack } from './support/faultStack';
+import { ADA, GRACE, MARGIN_MS, startTwoApps, type FaultApp, type FaultStack } from './support/faultStack';
 import { outcome, timed, waitFor } from './support/calls';
 import { recordFigure } from './support/figures';
 
@@ -11,17 +11,12 @@ import { recordFigure } from './support/figures';
  * (each usable once): a stampede of one account's calls, rows that do not decode, and an
  * instance killed while it holds the account's refresh lease.
  */
-const MARGIN_MS = 5_000;
-const ADA = 'ada@contoso.dev';
-const GRACE = 'grace@contoso.dev';
-
 let stack: FaultStack;
 let a: FaultApp;
 let b: FaultApp;
 
 beforeAll(async () => {
-  stack = await startFaultStack({ appNames: ['a', 'b'], singleUseRefreshTokens: true });
-  [a, b] = await Promise.all([stack.startApp('a'), stack.startApp('b')]);
+  ({ stack, a, b } = await startTwoApps({ singleUseRefreshTokens: true }));
 });
 afterAll(async () => {
   await stack?.close();

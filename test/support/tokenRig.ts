@@ -8,7 +8,8 @@ import { runtimeSource, type Runtime } from '../../shared/runtime';
 import type { Session } from '../../shared/session/session';
 import { partitionKeyFor } from '../../shared/tokenCache/tableStore';
 import type { CacheStack } from './cacheRows';
-import { get, pkce, postForm, transactionOf } from '../dev/idpFlow';
+import { pkce } from '../dev/idpFlow';
+import { answerAtProvider } from './browserless';
 
 /**
  * The account-token path without a host: the app's runtime over Azurite's Table service and the
@@ -90,9 +91,7 @@ export async function startTokenRig(options: TokenRigOptions = {}): Promise<Toke
     const client = createConfidentialClient(runtime.config, runtime.config.authority.url, provider, await runtime.credentials.get());
     const p = pkce();
     const url = await client.getAuthCodeUrl({ scopes: [API_SCOPE, OTHER_SCOPE], redirectUri: RIG_REDIRECT, codeChallenge: p.challenge, codeChallengeMethod: 'S256', state: 'rig-state', nonce: 'rig-nonce', responseMode: 'form_post' });
-    const page = await get(url);
-    const answer = await postForm(`${idp.issuer}/authorize/login`, { transaction: transactionOf(await page.text()), username, password: 'password' });
-    const code = /name="code" value="([^"]+)"/.exec(await answer.text())![1]!;
+    const code = (await answerAtProvider(url, { username })).fields['code']!;
     const result = await client.acquireTokenByCode({ code, scopes: [...scopes], redirectUri: RIG_REDIRECT, codeVerifier: p.verifier, state: 'rig-state', nonce: 'rig-nonce' });
     const homeAccountId = result.account!.homeAccountId;
     const written = await runtime.tokenCache.replaceRow(partitionKeyFor(homeAccountId), client.getTokenCache().serialize(), {}, new Date(Date.now() + 3600_000), 'any');

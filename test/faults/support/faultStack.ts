@@ -57,6 +57,24 @@ export interface FaultStack {
   close(): Promise<void>;
 }
 
+/** What a loaded 2-core machine may add to a timeout before the answer is out. */
+export const MARGIN_MS = 5_000;
+/** The two users the suites sign in, one per app process. */
+export const ADA = 'ada@contoso.dev';
+export const GRACE = 'grace@contoso.dev';
+
+/** A stack with the two app processes "a" and "b" started (more names may be started later). */
+export async function startTwoApps(options: { moreAppNames?: readonly string[]; singleUseRefreshTokens?: boolean } = {}): Promise<{ stack: FaultStack; a: FaultApp; b: FaultApp }> {
+  const stack = await startFaultStack({ appNames: ['a', 'b', ...(options.moreAppNames ?? [])], ...(options.singleUseRefreshTokens ? { singleUseRefreshTokens: true } : {}) });
+  try {
+    const [a, b] = await Promise.all([stack.startApp('a'), stack.startApp('b')]);
+    return { stack, a, b };
+  } catch (error) {
+    await stack.close();
+    throw error;
+  }
+}
+
 export async function startFaultStack(options: { appNames: readonly string[]; singleUseRefreshTokens?: boolean }): Promise<FaultStack> {
   const closers: (() => Promise<void>)[] = [];
   const apps: FaultApp[] = [];
