@@ -2,9 +2,14 @@ import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TableClient } from '@azure/data-tables';
 import ignore from 'ignore';
+import { startAzuriteTable } from '../../dev/azurite';
 import { createDevCertificates } from '../../dev/tls';
 import { startKeyVaultServer, type KeyVaultServer } from '../support/keyVaultServer';
+import { MINIMAL_SETTINGS } from '../support/settings';
 import { type BicepFile, INFRA_DIR, declaration, declaredValue, loadInfraFile, property, resourcesOfType, stringValue } from './bicep';
 
 // The way from `azd up` to a working app: the rules azd applies (azd cannot be installed here),
@@ -214,14 +219,14 @@ describe('deployment package', () => {
   }, 150_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  test('holds host.json, a dependency-free package.json, the entry, handlers and telemetry bundles: no source map', () => {
+  test('holds host.json, a dependency-free package.json, the entry, handlers and telemetry bundles: no source map', async () => {
     const files = listFiles(join(out, 'deploy'));
-    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'forge.js', 'handlers.js', 'host.json', 'package.json', 'sdks.js', 'telemetry.js']);
+    expect(files.map((f) => f.path).sort()).toEqual(['app.js', 'forge.js', 'handlers.js', 'host.json', 'package.json', 'sdks.js', 'telemetry.js', 'xmlAndProxy.js']);
     const entry = readFileSync(join(out, 'deploy/app.js'), 'utf8');
     const handlers = readFileSync(join(out, 'deploy/handlers.js'), 'utf8');
     // No comment that points at a map (library code may mention the word elsewhere).
     const pointsAtMap = /\/\/# sourceMappingURL=\S+\s*$/;
-    for (const bundle of ['app.js', 'handlers.js', 'sdks.js', 'forge.js', 'telemetry.js']) expect(pointsAtMap.test(readFileSync(join(out, 'deploy', bundle), 'utf8'))).toBe(false);
+    for (const bundle of ['app.js', 'handlers.js', 'sdks.js', 'forge.js', 'xmlAndProxy.js', 'telemetry.js']) expect(pointsAtMap.test(readFileSync(join(out, 'deploy', bundle), 'utf8'))).toBe(false);
     // A cold start does not parse OpenTelemetry: the handlers only know where telemetry.js is.
     expect(handlers).not.toMatch(/useAzureMonitor|@opentelemetry\/sdk/);
     expect(handlers).toContain('"telemetry.js"');
@@ -242,6 +247,17 @@ describe('deployment package', () => {
     expect(readFileSync(join(out, 'deploy/forge.js'), 'utf8')).toMatch(/pkcs12FromAsn1=function/);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     expect(typeof (require(join(out, 'deploy/forge.js')) as { pkcs12: { pkcs12FromAsn1: unknown } }).pkcs12.pkcs12FromAsn1).toBe('function');
+    // The XML parser and the proxy agents the Table SDK imports are in xmlAndProxy.js (its use: the test below).
+    const xmlAndProxy = readFileSync(join(out, 'deploy/xmlAndProxy.js'), 'utf8');
+    for (const marker of [/ignoreAttributes/, /Creating new HttpsProxyAgent instance/]) {
+      expect(handlers).not.toMatch(marker);
+      expect(sdks).not.toMatch(marker);
+      expect(xmlAndProxy).toMatch(marker);
+    }
+    expect(handlers).toContain('"xmlAndProxy.js"');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const coreXml = (require(join(out, 'deploy/xmlAndProxy.js')) as Record<string, { parseXML: (xml: string) => Promise<unknown>; stringifyXML: (value: unknown, options: unknown) => string }>)['@azure/core-xml']!;
+    await expect(coreXml.parseXML(coreXml.stringifyXML({ Id: 'a' }, { rootName: 'SignedIdentifier' }))).resolves.toEqual({ Id: 'a' });
     const pkg = JSON.parse(readFileSync(join(out, 'deploy/package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg.main).toBe('app.js');
     expect(pkg).not.toHaveProperty('dependencies');
@@ -271,6 +287,70 @@ describe('deployment package', () => {
     expect(answer.body.code).toBe('configuration_invalid');
     expect(answer.body.settings).toEqual(expect.arrayContaining(['AzureAd__TenantId', 'Session__Keys']));
     expect(answer.names).toEqual(expect.arrayContaining(['login', 'redirect', 'proxy', 'health', 'web']));
+  });
+
+  test('a proxy set in the environment still carries the Table calls; the proxy agents load from xmlAndProxy.js only then', async () => {
+    const azurite = await startAzuriteTable();
+    // A forward proxy on loopback, as HttpProxyAgent speaks to one for an http: endpoint (Azurite):
+    // records each request and passes it on, to loopback only.
+    const seen: string[] = [];
+    const proxy = createServer((request, response) => {
+      const target = new URL(request.url ?? '/', 'http://invalid');
+      seen.push(`${request.method} ${target.host}${target.pathname}`);
+      if (target.hostname !== '127.0.0.1') return void response.writeHead(403).end();
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: request.method, path: `${target.pathname}${target.search}`, headers: request.headers, timeout: 10_000 }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      upstream.on('error', () => response.writeHead(502).end());
+      request.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    // The purge timer lists the table's expired rows and deletes them, from a folder with no node_modules above it.
+    const table = TableClient.fromConnectionString(azurite.connectionString, 'TokenCache', { allowInsecureConnection: true });
+    const expiredRow = (partitionKey: string) => table.createEntity({ partitionKey, rowKey: 'link', Account: 'x', Issuer: 'x', ExpiresOn: new Date(Date.now() - 60_000) });
+    const settings = { ...MINIMAL_SETTINGS, AzureAd__TenantId: 'contoso.onmicrosoft.com', TokenCache__ConnectionString: azurite.connectionString };
+    const script = `
+      const loaded = () => Object.keys(require.cache).map((p) => require('node:path').basename(p));
+      const { startHandlers } = require(${JSON.stringify(join(out, 'deploy/handlers.js'))});
+      const handlers = startHandlers(${JSON.stringify(settings)}, { log: () => {} });
+      const lines = [];
+      const context = { invocationId: 'i', functionName: 'purgeExpired', log: (l) => lines.push(l), warn: (l) => lines.push(l), error: (l) => lines.push(l) };
+      const before = loaded();
+      handlers.timers.get('purgeExpired')({}, context)
+        .then(() => process.stdout.write('\\n' + JSON.stringify({ lines, before, after: loaded() }), () => process.exit(0)));`;
+    const env = { ...process.env };
+    for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY']) {
+      delete env[name];
+      delete env[name.toLowerCase()];
+    }
+    const purge = async (extra: NodeJS.ProcessEnv) => {
+      const result = await run(process.execPath, ['-e', script], { cwd: out, env: { ...env, ...extra } });
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+      return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { lines: string[]; before: string[]; after: string[] };
+    };
+    const purged = [{ event: 'purge', deleted: 1, skipped: 0, pages: 1 }];
+    try {
+      await table.createTable();
+      await expiredRow('direct');
+      const direct = await purge({});
+      expect(direct.lines.map((line) => JSON.parse(line) as unknown)).toEqual(purged);
+      expect(seen).toEqual([]);
+      expect(direct.after).not.toContain('xmlAndProxy.js');
+
+      await expiredRow('proxied');
+      const proxied = await purge({ HTTP_PROXY: proxyUrl });
+      expect(proxied.lines.map((line) => JSON.parse(line) as unknown)).toEqual(purged);
+      const tablePath = `127.0.0.1:${azurite.port}/devstoreaccount1/TokenCache`;
+      expect(seen).toEqual([`GET ${tablePath}()`, `DELETE ${tablePath}(PartitionKey='proxied',RowKey='link')`]);
+      expect(proxied.before).not.toContain('xmlAndProxy.js');
+      expect(proxied.after).toContain('xmlAndProxy.js');
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+      await azurite.close();
+    }
   });
 });
 
