@@ -3,7 +3,8 @@
  *
  * - module load: `require()` of the deployed entry (dist/deploy/app.js), next to a minimal v4
  *   "hello" app built the same way (scripts/bench/hello.ts), and of the handlers bundle the entry
- *   loads at the first call (dist/deploy/handlers.js);
+ *   loads at the first call (dist/deploy/handlers.js), alone and after what a host has loaded
+ *   by then (its HTTP server, fetch's Request);
  * - first 200 from /api/health, and first proxied 200 for a user whose valid token is in the
  *   cache row, each in a process of its own: the app's functions on the local host, registered
  *   and bundled as the deployed app is (scripts/bench/coldHost.ts), against this process's
@@ -34,10 +35,16 @@ function stats(values: number[]): { median: number; min: number; max: number } {
   return { median: round(sorted[Math.floor(sorted.length / 2)]!), min: round(sorted[0]!), max: round(sorted.at(-1)!) };
 }
 
-/** Milliseconds to `require()` a bundle in a fresh process (as the Functions worker loads it). */
-function moduleLoad(bundle: string): Promise<number> {
+/**
+ * What a host has loaded before it calls the first function: Node's HTTP server, and fetch's
+ * `Request` (undici), as the local host and the Functions worker build each request as one.
+ */
+const HOST_LOADED = "require('node:http').createServer();new Request('http://localhost/');";
+
+/** Milliseconds to `require()` a bundle in a fresh process (as the Functions worker loads it), after `before` has run. */
+function moduleLoad(bundle: string, before = ''): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, ['-e', 'const t=performance.now();require(process.argv[1]);process.stdout.write(\'\\nload-ms \'+(performance.now()-t)+\'\\n\');process.exit(0)', bundle], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(NODE, ['-e', `${before}const t=performance.now();require(process.argv[1]);process.stdout.write('\\nload-ms '+(performance.now()-t)+'\\n');process.exit(0)`, bundle], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     // The bundle may print (the Functions library notes its streaming mode): the figure has its own line.
@@ -125,6 +132,7 @@ async function main(): Promise<void> {
       add('appLoad', await moduleLoad(join(__dirname, '..', 'deploy', 'app.js')));
       add('helloLoad', await moduleLoad(join(__dirname, '..', 'bench-cold', 'hello.js')));
       add('handlersLoad', await moduleLoad(join(__dirname, '..', 'deploy', 'handlers.js')));
+      add('handlersInHostLoad', await moduleLoad(join(__dirname, '..', 'deploy', 'handlers.js'), HOST_LOADED));
       addFirstOk('health', await firstOk([host], env, '/api/health', {}));
       addFirstOk('proxy', await firstOk([host], env, '/api/proxy/demo/profile', proxyHeaders));
       addFirstOk('hello', await firstOk([join(__dirname, '..', 'bench-cold', 'helloHost.js')], env, '/api/hello', {}));
@@ -136,7 +144,8 @@ async function main(): Promise<void> {
       node: process.version,
       runs: RUNS,
       loadAverage: { start: loadAtStart, end: loadavg()[0] },
-      moduleLoadMs: { app: stats(samples['appLoad']!), hello: stats(samples['helloLoad']!), handlers: stats(samples['handlersLoad']!) },
+      // handlersInHost: after what a host has loaded before its first call (HOST_LOADED), which the handlers' HTTP clients use too.
+      moduleLoadMs: { app: stats(samples['appLoad']!), hello: stats(samples['helloLoad']!), handlers: stats(samples['handlersLoad']!), handlersInHost: stats(samples['handlersInHostLoad']!) },
       // From spawning the host process.
       firstOkMs: { health: stats(samples['health']!), proxy: stats(samples['proxy']!), hello: stats(samples['hello']!) },
       // From the host process's own start (performance.timeOrigin): what the 150 ms target is read against.
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
     console.log(row('module load, deployed app bundle', result.moduleLoadMs.app));
     console.log(row('module load, hello bundle', result.moduleLoadMs.hello));
     console.log(row('module load, handlers (at the first call)', result.moduleLoadMs.handlers));
+    console.log(row('module load, handlers after http and Request', result.moduleLoadMs.handlersInHost));
     console.log(row('spawn to first 200, /api/health', result.firstOkMs.health));
     console.log(row('spawn to first 200, /api/proxy (token cached)', result.firstOkMs.proxy));
     console.log(row('spawn to first 200, hello', result.firstOkMs.hello));
