@@ -64,7 +64,10 @@ export function outsideDeadline<T>(work: () => T): T {
 export function outboundSignal(timeoutMs: number): AbortSignal {
   const own = AbortSignal.timeout(timeoutMs);
   const deadline = current.getStore();
-  return deadline ? AbortSignal.any([own, deadline.signal]) : own;
+  // The deadline's signal fires at its expiry only: a call whose own timeout comes first needs no
+  // composite signal (AbortSignal.any costs about as much as the rest of the call's set-up, twice per proxied call).
+  if (!deadline || (!deadline.signal.aborted && Date.now() + timeoutMs <= deadline.expiresAt)) return own;
+  return AbortSignal.any([own, deadline.signal]);
 }
 
 /** Milliseconds left before the request's deadline (Infinity outside a request). */

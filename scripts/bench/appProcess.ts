@@ -1,7 +1,7 @@
 /**
  * The process under measurement for `npm run bench`: the app's handlers on the local host (no
  * embedded dependency: it gets the bench's Azurite, provider and demo API through its
- * settings), the peer (scripts/bench/peer.ts) and the floor's host. It answers the bench over
+ * settings), and a second local host with the floor and the peer (scripts/bench/peer.ts) as functions. It answers the bench over
  * the IPC channel with its own CPU time, memory and call counts, so the figures are this
  * process's alone.
  */
@@ -9,7 +9,7 @@ import '../../dev/quietTestMode';
 import { startLocalStack } from '../../dev/stack';
 import { trustCertificateAuthority } from '../../dev/tls';
 import { meterHandlerCpu, startLocalFunctionsHost } from '../../dev/host';
-import { startPeer, type PeerOptions } from './peer';
+import { createPeer, type PeerOptions } from './peer';
 import { floorFunction, type FloorOptions } from './floor';
 
 export type BenchRequest =
@@ -49,8 +49,8 @@ async function main(): Promise<void> {
         const stack = await startLocalStack({ settings: request.settings, port: 0, log: () => {} });
         if (stack.embedded.length > 0) throw new Error(`the measured process started its own ${stack.embedded.join(', ')}`);
         const runtime = await stack.runtime.get();
-        const peer = await startPeer(request.peer, meter);
-        const floor = await startLocalFunctionsHost({ functions: [floorFunction(request.floor)], port: 0, hostname: '127.0.0.1', log: () => {}, enableHttpStream: true });
+        const peer = createPeer(request.peer);
+        const floor = await startLocalFunctionsHost({ functions: [floorFunction(request.floor), peer.registration], port: 0, hostname: '127.0.0.1', log: () => {}, enableHttpStream: true });
         stats = () => {
           const cpu = process.cpuUsage();
           const memory = process.memoryUsage();
@@ -58,10 +58,9 @@ async function main(): Promise<void> {
         };
         closeAll = async () => {
           await floor.close();
-          await peer.close();
           await stack.close();
         };
-        reply({ type: 'ready', appUrl: `http://127.0.0.1:${stack.host.port}`, peerUrl: peer.url, floorUrl: floor.url });
+        reply({ type: 'ready', appUrl: `http://127.0.0.1:${stack.host.port}`, peerUrl: `${floor.url}/api`, floorUrl: floor.url });
       })().catch((error: unknown) => {
         reply({ type: 'error', message: error instanceof Error ? error.message : String(error) });
       });

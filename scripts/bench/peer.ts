@@ -8,10 +8,10 @@
  * account. Written for the bench; nothing of it ships.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { TableClient } from '@azure/data-tables';
 import { ConfidentialClientApplication, DistributedCachePlugin, ProtocolMode, type ICacheClient, type IPartitionManager } from '@azure/msal-node';
+import type { HttpFunctionRegistration } from '../../functions/registration';
 
 export interface PeerOptions {
   readonly connectionString: string;
@@ -78,14 +78,18 @@ class SessionPartitionManager implements IPartitionManager {
 }
 
 export interface Peer {
-  readonly url: string;
+  /** The peer as a function of the local host, beside the floor: it pays the same host as the app does. */
+  readonly registration: HttpFunctionRegistration;
   /** Its Table calls, counted as the app counts its own. */
   readonly tableCalls: { reads: number; writes: number };
-  close(): Promise<void>;
 }
 
-/** `meter`: the bench's handler CPU meter (dev/host.ts `meterHandlerCpu`), measured over the same span as a function's handler. */
-export async function startPeer(options: PeerOptions, meter?: (functionName: string, cpuMicros: number) => void): Promise<Peer> {
+/**
+ * The sample's handler as one function on the same local host as the app's functions and the
+ * floor, so the three pay the same request mapping and answer streaming, and the host's handler
+ * CPU meter (dev/host.ts `meterHandlerCpu`) measures it over the same span as theirs.
+ */
+export function createPeer(options: PeerOptions): Peer {
   const tableCalls = { reads: 0, writes: 0 };
   const counting = {
     name: 'countPeerTableCalls',
@@ -98,49 +102,19 @@ export async function startPeer(options: PeerOptions, meter?: (functionName: str
   const table = TableClient.fromConnectionString(options.connectionString, options.tableName, { allowInsecureConnection: true, additionalPolicies: [{ policy: counting as never, position: 'perCall' }] });
   const cacheClient = new TableCacheClient(table);
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const cpuBefore = meter && process.cpuUsage();
-    const homeAccountId = homeAccountIdOfCookie(req.headers.cookie, options.cookieSecret);
-    if (!homeAccountId) {
-      res.writeHead(401).end();
-      return;
-    }
+  const handler = async (request: HttpRequest): Promise<HttpResponseInit> => {
+    const homeAccountId = homeAccountIdOfCookie(request.headers.get('cookie') ?? undefined, options.cookieSecret);
+    if (!homeAccountId) return { status: 401 };
     const client = new ConfidentialClientApplication({
       auth: { clientId: options.clientId, authority: options.authority, clientSecret: options.clientSecret, knownAuthorities: [new URL(options.authority).host] },
       cache: { cachePlugin: new DistributedCachePlugin(cacheClient, new SessionPartitionManager(homeAccountId)) },
       system: { protocolMode: ProtocolMode.OIDC },
     });
     const account = await client.getTokenCache().getAccountByHomeId(homeAccountId);
-    if (!account) {
-      res.writeHead(401).end();
-      return;
-    }
+    if (!account) return { status: 401 };
     const { accessToken } = await client.acquireTokenSilent({ account, scopes: [...options.scopes] });
-    const path = (req.url ?? '/').replace(/^\/peer/, '');
-    const answer = await fetch(`${options.apiBaseUrl}${path}`, { headers: { authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(10_000) });
-    // As for a function: up to the API's answer in hand; its body is passed on after (a function's by the host).
-    if (cpuBefore) {
-      const used = process.cpuUsage(cpuBefore);
-      meter?.('peer', used.user + used.system);
-    }
-    const body = Buffer.from(await answer.arrayBuffer());
-    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream' }).end(body);
+    const answer = await fetch(`${options.apiBaseUrl}/${request.params['path'] ?? ''}`, { headers: { authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(10_000) });
+    return { status: answer.status, headers: { 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream' }, body: answer.body ?? undefined };
   };
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    tableCalls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { registration: { name: 'peer', options: { route: 'peer/{*path}', methods: ['GET'], authLevel: 'anonymous', handler } }, tableCalls };
 }

@@ -37,10 +37,18 @@ export function encodePathSegment(segment: string): string {
 
 /** The downstream URL, proved to be under the API's base URL after the URL parser has had its say. */
 export function downstreamUrl(api: DownstreamApiConfig, encodedPath: string, search: string): URL {
-  const base = new URL(api.baseUrl);
+  const base = baseUrlOf(api);
   const target = new URL(encodedPath + search, base);
   if (target.origin !== base.origin || !target.pathname.startsWith(base.pathname)) throw badPath('The path leaves the API.');
   return target;
+}
+
+/** Parsed once per configured API; only read, never changed. */
+const baseUrls = new WeakMap<DownstreamApiConfig, URL>();
+function baseUrlOf(api: DownstreamApiConfig): URL {
+  let base = baseUrls.get(api);
+  if (!base) baseUrls.set(api, (base = new URL(api.baseUrl)));
+  return base;
 }
 
 export function findApi(apis: ReadonlyMap<string, DownstreamApiConfig>, name: string | undefined): DownstreamApiConfig {
@@ -86,13 +94,14 @@ const RETURNED_RESPONSE_HEADERS = [
   'preference-applied',
 ];
 
-export function forwardedRequestHeaders(incoming: Headers, accessToken: string): Headers {
-  const headers = new Headers();
+/** A plain record: fetch validates it once as it builds its request (a Headers here was validated twice). */
+export function forwardedRequestHeaders(incoming: Headers, accessToken: string): Record<string, string> {
+  const headers: Record<string, string> = {};
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = incoming.get(name);
-    if (value !== null) headers.set(name, value);
+    if (value !== null) headers[name] = value;
   }
-  headers.set('authorization', `Bearer ${accessToken}`);
+  headers['authorization'] = `Bearer ${accessToken}`;
   return headers;
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { remembered } from '../recentMap';
 
 /**
  * Session lifetimes and the server-side session records kept in the account's cache row.
@@ -49,9 +50,8 @@ export interface SessionEntry {
 /** Keyed by `sessionKey(sid)`: the row never holds the cookie's session id itself. */
 export type SessionMap = Readonly<Record<string, SessionEntry>>;
 
-export function sessionKey(sid: string): string {
-  return createHash('sha256').update(sid, 'utf8').digest('hex').slice(0, 32);
-}
+/** Asked at every proxied call, for the same sessions. */
+export const sessionKey = remembered((sid) => createHash('sha256').update(sid, 'utf8').digest('hex').slice(0, 32), 10_000);
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);

@@ -1,6 +1,7 @@
 import { CompactEncrypt, base64url } from 'jose';
 import { createDecipheriv, createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { problems } from '../problems';
+import { RecentMap } from '../recentMap';
 
 /**
  * Seals small JSON payloads into cookie values with JWE `dir` + `A256GCM` (authenticated
@@ -26,6 +27,10 @@ export function createCookieSealer(keys: readonly Uint8Array[]): CookieSealer {
   if (keys.length === 0) throw new Error('at least one sealing key is required');
   // KeyObjects made once: a raw key given to createDecipheriv is turned into one at every call.
   const byId = new Map(keys.map((k) => [keyId(k), createSecretKey(k)] as const));
+  // Values this sealer opened, by cookie value: a browser sends the same session cookie on every
+  // call, and opening it (base64url, AES-GCM, JSON) was most of a proxied call's own CPU. Only
+  // values that opened are kept; purpose and expiry are checked again at every use.
+  const opened = new RecentMap<string, Payload>(MAX_OPENED);
   const [sealingKey] = keys;
   const sealingKid = keyId(sealingKey!);
 
@@ -41,19 +46,38 @@ export function createCookieSealer(keys: readonly Uint8Array[]): CookieSealer {
     },
     async unseal<T>(value: string | undefined, purpose: string) {
       if (!value || value.length > MAX_COOKIE_VALUE * 2) return undefined;
-      const plaintext = openCompactJwe(value, byId);
-      if (!plaintext) return undefined;
-      try {
-        const payload = JSON.parse(plaintext) as { pur?: unknown; exp?: unknown };
-        // A purpose binds a value to its cookie: an auth-request cookie cannot pass as a session.
-        if (!payload || payload.pur !== purpose) return undefined;
-        if (typeof payload.exp === 'number' && payload.exp * 1000 <= Date.now()) return undefined;
-        return payload as T;
-      } catch {
-        return undefined;
-      }
+      const payload = opened.get(value) ?? openPayload(value, byId);
+      if (!payload) return undefined;
+      opened.set(value, payload);
+      // A purpose binds a value to its cookie: an auth-request cookie cannot pass as a session.
+      if (payload.pur !== purpose) return undefined;
+      if (typeof payload.exp === 'number' && payload.exp * 1000 <= Date.now()) return undefined;
+      return payload as T;
     },
   };
+}
+
+type Payload = Readonly<{ pur?: unknown; exp?: unknown }>;
+
+/** Bounded: a few MB at most; the least recently used go first. */
+const MAX_OPENED = 2_000;
+
+/** The parsed, frozen payload of a value `seal` made with one of `keys`, or undefined. */
+function openPayload(value: string, keys: ReadonlyMap<string, KeyObject>): Payload | undefined {
+  const plaintext = openCompactJwe(value, keys);
+  if (!plaintext) return undefined;
+  try {
+    const payload = JSON.parse(plaintext) as unknown;
+    // Frozen: the same object answers every later call with this cookie.
+    return payload && typeof payload === 'object' ? deepFreeze(payload as Payload) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const field of Object.values(value)) if (field && typeof field === 'object') deepFreeze(field as object);
+  return Object.freeze(value);
 }
 
 const IV_BYTES = 12;

@@ -1,4 +1,5 @@
 import type { CacheRow } from './tableStore';
+import { RecentMap } from '../recentMap';
 
 /**
  * The hot path's shortcut around MSAL: a still-valid access token taken straight from the
@@ -35,7 +36,7 @@ interface TokenLocation {
 
 /** Bounded: one entry per account and API in use; the oldest go first. */
 const MAX_LOCATIONS = 20_000;
-const locations = new Map<string, TokenLocation>();
+const locations = new RecentMap<string, TokenLocation>(MAX_LOCATIONS);
 
 /** The scopes as MSAL compares them: case-insensitive, without the OpenID Connect ones it adds itself. */
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access']);
@@ -48,8 +49,16 @@ function scopeSet(scopes: Iterable<string>): Set<string> {
   return set;
 }
 
+/** The scopes as one sorted text; worked out once per array (a configured API's scopes are one array). */
+const scopeKeys = new WeakMap<readonly string[], string>();
+function scopesKey(scopes: readonly string[]): string {
+  let key = scopeKeys.get(scopes);
+  if (key === undefined) scopeKeys.set(scopes, (key = [...scopeSet(scopes)].sort().join(' ')));
+  return key;
+}
+
 function locationKey(partitionKey: string, authorityUrl: string, scopes: readonly string[]): string {
-  return `${partitionKey}\n${authorityUrl}\n${[...scopeSet(scopes)].sort().join(' ')}`;
+  return `${partitionKey}\n${authorityUrl}\n${scopesKey(scopes)}`;
 }
 
 function parsedCacheOf(row: CacheRow): ParsedCache | undefined {
@@ -158,6 +167,35 @@ function rowLocation(cache: ParsedCache, query: CachedTokenQuery): TokenLocation
 /** The access token MSAL would return from this row without a provider call, or undefined: then ask MSAL. */
 export function cachedAccessToken(row: CacheRow, query: CachedTokenQuery): string | undefined {
   const learnt = locations.get(locationKey(query.partitionKey, query.authorityUrl, query.scopes));
+  const token = candidateOf(row, query, learnt);
+  if (!token) return undefined;
+  // MSAL's clock (msal-common's nowSeconds) rounds to the nearest second: a token it wrote in the
+  // last half second has a `cached_at` one above the floor of now, and its checks use the same.
+  const now = query.now ?? Math.round(Date.now() / 1000);
+  const expiresOn = Number(str(token, 'expires_on'));
+  const cachedAt = Number(str(token, 'cached_at'));
+  const refreshOn = str(token, 'refresh_on');
+  if (!Number.isFinite(expiresOn) || now + MSAL_REFRESH_MARGIN_SECONDS > expiresOn) return undefined;
+  if (!Number.isFinite(cachedAt) || cachedAt > now) return undefined;
+  if (refreshOn !== undefined && !(now <= Number(refreshOn))) return undefined;
+  return str(token, 'secret');
+}
+
+/**
+ * The one token entry the shortcut may use for this query, before the clock is asked: the same
+ * for every call that reads this version of the row, so it is worked out once per version
+ * (the row's memo) and per query and location.
+ */
+function candidateOf(row: CacheRow, query: CachedTokenQuery, learnt: TokenLocation | undefined): Entry | undefined {
+  const picks = row.memo && (row.memo.picks ??= new Map());
+  const key = picks && `${query.homeAccountId}\n${query.clientId}\n${query.authorityUrl}\n${scopesKey(query.scopes)}\n${learnt ? `${learnt.environment}\n${learnt.realm}` : ''}`;
+  if (picks?.has(key!)) return picks.get(key!) as Entry | undefined;
+  const picked = pickCandidate(row, query, learnt);
+  picks?.set(key!, picked);
+  return picked;
+}
+
+function pickCandidate(row: CacheRow, query: CachedTokenQuery, learnt: TokenLocation | undefined): Entry | undefined {
   const cache = parsedCacheOf(row);
   if (!cache) return undefined;
   // Stryker disable next-line ConditionalExpression: a field of a text or number entry reads as undefined, which is no match
@@ -177,16 +215,7 @@ export function cachedAccessToken(row: CacheRow, query: CachedTokenQuery): strin
   const token = tokens[0]!;
   const tokenType = str(token, 'token_type');
   if ((tokenType !== undefined && tokenType.toLowerCase() !== 'bearer') || token['keyId'] !== undefined || token['requestedClaimsHash'] !== undefined) return undefined;
-  // MSAL's clock (msal-common's nowSeconds) rounds to the nearest second: a token it wrote in the
-  // last half second has a `cached_at` one above the floor of now, and its checks use the same.
-  const now = query.now ?? Math.round(Date.now() / 1000);
-  const expiresOn = Number(str(token, 'expires_on'));
-  const cachedAt = Number(str(token, 'cached_at'));
-  const refreshOn = str(token, 'refresh_on');
-  if (!Number.isFinite(expiresOn) || now + MSAL_REFRESH_MARGIN_SECONDS > expiresOn) return undefined;
-  if (!Number.isFinite(cachedAt) || cachedAt > now) return undefined;
-  if (refreshOn !== undefined && !(now <= Number(refreshOn))) return undefined;
-  return str(token, 'secret');
+  return token;
 }
 
 /**
@@ -207,8 +236,6 @@ export function learnTokenLocation(serializedCache: string | undefined, accessTo
   const realm = token && str(token, 'realm');
   if (environment === undefined || realm === undefined || str(token!, 'home_account_id') !== query.homeAccountId) return;
   const key = locationKey(query.partitionKey, query.authorityUrl, query.scopes);
-  locations.delete(key);
-  if (locations.size >= MAX_LOCATIONS) locations.delete(locations.keys().next().value!);
   locations.set(key, { environment, realm });
 }
 

@@ -5,6 +5,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { TableConnection } from '../config';
 import { parseSessions, serializeSessions, type SessionMap } from '../session/lifetimes';
 import { ProblemError, problems } from '../problems';
+import { RecentMap, remembered } from '../recentMap';
 import { TABLE_TIMEOUT_MS, deadlineProblem, outboundSignal } from '../deadline';
 import { ROW_FORMAT, type RowCipher } from './rowCipher';
 
@@ -18,6 +19,12 @@ const CHUNK_CHARS = 32 * 1024;
 const MAX_CHUNKS = 30;
 const MAX_ENTITY_UTF8_BYTES = 960 * 1024;
 
+/** What was worked out from one version of a row (same ETag): the parsed cache and the token picked per query (shared/tokenCache/cachedAccessToken.ts). */
+export interface RowMemo {
+  parsed?: unknown;
+  picks?: Map<string, unknown>;
+}
+
 export interface CacheRow {
   readonly cache: string;
   readonly etag: string;
@@ -29,7 +36,7 @@ export interface CacheRow {
    * Shared by every read of this version of the row (same ETag) in this process: what was worked
    * out from its cache once (shared/tokenCache/cachedAccessToken.ts) is not worked out again.
    */
-  readonly memo?: { parsed?: unknown };
+  readonly memo?: RowMemo;
 }
 
 /** Opened rows kept per process, by partition key, with the ETag they were read at. */
@@ -63,10 +70,8 @@ export interface TableCallCounts {
 /** The outcome of a conditional write: written, someone else wrote first, or the row is gone. */
 export type WriteResult = { readonly kind: 'written'; readonly etag: string } | { readonly kind: 'conflict' } | { readonly kind: 'missing' };
 
-export function partitionKeyFor(homeAccountId: string): string {
-  // Home account ids hold '.' and tenant ids of any length: a hash is always a valid key.
-  return createHash('sha256').update(homeAccountId, 'utf8').digest('base64url');
-}
+/** Home account ids hold '.' and tenant ids of any length: a hash is always a valid key. Every proxied call asks, for the same few accounts. */
+export const partitionKeyFor = remembered((homeAccountId) => createHash('sha256').update(homeAccountId, 'utf8').digest('base64url'), 10_000);
 
 /** A sid link is keyed by the sid alone: Entra's front-channel call carries no issuer. */
 export function linkPartitionKey(kind: LinkKind, value: string, issuer: string): string {
@@ -197,7 +202,7 @@ export function createTableClient(connection: TableConnection, tableName: string
 }
 
 /** A row as read, kept per ETag: everything in it is fixed for that version. */
-type OpenedRow = CacheRow & { readonly etag: string; readonly memo: { parsed?: unknown } };
+type OpenedRow = CacheRow & { readonly etag: string; readonly memo: RowMemo };
 
 /** Table access for the token cache; every failure of the service becomes a 503 problem. */
 export class TokenCacheTable {
@@ -207,7 +212,7 @@ export class TokenCacheTable {
    * it answers with the ETag seen before (the service changes it at every write) is the cache
    * not decrypted, inflated and parsed again (nor its sessions). Bounded: the least recently read go first.
    */
-  private readonly opened = new Map<string, OpenedRow>();
+  private readonly opened = new RecentMap<string, OpenedRow>(MAX_OPENED_ROWS);
 
   /** The table's address as the client was given it: the entity's key goes between path and query (a SAS). */
   private readonly tableUrl: { readonly prefix: string; readonly query: string; readonly insecure: boolean };
@@ -271,7 +276,6 @@ export class TokenCacheTable {
     const cache = fromEntity(entity, this.cipher);
     if (cache === undefined) return undefined;
     const opened: OpenedRow = { cache, etag, sessions: parseSessions(entity['Sessions']), memo: {}, ...(needsReseal(entity, this.cipher) ? { needsReseal: true } : {}) };
-    if (this.opened.size >= MAX_OPENED_ROWS) this.opened.delete(this.opened.keys().next().value!);
     this.opened.set(partitionKey, opened);
     return opened;
   }

@@ -54,10 +54,7 @@ describe('findApi', () => {
 describe('headers', () => {
   test('never forwards Cookie or the browser Authorization', () => {
     const out = forwardedRequestHeaders(new Headers({ cookie: 'a=b', authorization: 'Basic x', accept: 'application/json', 'x-csrf': '1' }), 'tok');
-    expect(out.get('cookie')).toBeNull();
-    expect(out.get('x-csrf')).toBeNull();
-    expect(out.get('authorization')).toBe('Bearer tok');
-    expect(out.get('accept')).toBe('application/json');
+    expect(out).toEqual({ authorization: 'Bearer tok', accept: 'application/json' });
   });
   test('never returns Set-Cookie or hop-by-hop headers', () => {
     const out = returnedResponseHeaders(new Headers({ 'set-cookie': 'x=1', 'content-type': 'application/json', connection: 'close', 'access-control-allow-origin': '*' }));
