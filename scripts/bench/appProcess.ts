@@ -23,7 +23,7 @@ export interface ProcessStats {
   readonly table: { reads: number; writes: number; deletes: number; other: number };
   readonly keyVaultReads: number;
   readonly peerTable: { reads: number; writes: number };
-  /** Per function (`floor`, `proxy`, `peer`): calls and the CPU spent inside their handlers (dev/host.ts `meterHandlerCpu`). */
+  /** Per function (`floor`, `proxy`, `peer`): calls and the CPU spent inside their handlers (dev/host.ts `meterHandlerCpu`); `floor.api`: the floor's API call alone. */
   readonly handlerCpu: Record<string, { calls: number; cpuMicros: number }>;
 }
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
         if (stack.embedded.length > 0) throw new Error(`the measured process started its own ${stack.embedded.join(', ')}`);
         const runtime = await stack.runtime.get();
         const peer = createPeer(request.peer);
-        const floor = await startLocalFunctionsHost({ functions: [floorFunction(request.floor), peer.registration], port: 0, hostname: '127.0.0.1', log: () => {}, enableHttpStream: true });
+        const floor = await startLocalFunctionsHost({ functions: [floorFunction(request.floor, meter), peer.registration], port: 0, hostname: '127.0.0.1', log: () => {}, enableHttpStream: true });
         stats = () => {
           const cpu = process.cpuUsage();
           const memory = process.memoryUsage();
