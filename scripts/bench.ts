@@ -43,8 +43,8 @@ const USERS = 16;
 const SEMI_SPACE_MB = 16;
 /** While working on one part: BENCH_CONCURRENCY=1 (then only the table is printed, as with BENCH_ONLY). */
 const CONCURRENCIES: readonly number[] = process.env['BENCH_CONCURRENCY']?.split(',').map(Number) ?? [1, 16];
-/** Rounds of floor, proxy and peer in turn (default 1); with more, the median of each figure (a busy machine). */
-const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 1));
+/** Rounds of floor, proxy and peer in turn (default 3), each figure the median of its rounds: one round measured the floor first, colder than the others. */
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
 const PEER_TABLE = 'PeerCache';
 /** While working on one part: BENCH_ONLY=proxy,refresh (the ratios then need floor and peer too). */
 const ONLY = process.env['BENCH_ONLY']?.split(',');
