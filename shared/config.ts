@@ -380,13 +380,18 @@ function readDownstreamApis(r: SettingsReader): Map<string, DownstreamApiConfig>
   return apis;
 }
 
-function parseConnectionStringEndpoint(connectionString: string): boolean {
-  const parts = new Map(
+/** A storage connection string's `Name=value` parts, by lower-cased name (a value may hold '=', as a base64 key does). */
+export function connectionStringParts(connectionString: string): ReadonlyMap<string, string> {
+  return new Map(
     connectionString.split(';').filter(Boolean).map((p) => {
       const i = p.indexOf('=');
       return [p.slice(0, i).trim().toLowerCase(), p.slice(i + 1)] as const;
     }),
   );
+}
+
+function parseConnectionStringEndpoint(connectionString: string): boolean {
+  const parts = connectionStringParts(connectionString);
   return parts.has('accountname') || parts.has('tableendpoint') || parts.has('usedevelopmentstorage');
 }
 

@@ -9,7 +9,7 @@ import { managedIdentityCredentialLoader } from './credentials/managedIdentityAs
 import { loadSessionKeysFromKeyVault, loadTokenCacheKeys, type KeyVaultSessionKeySource } from './credentials/sessionKeys';
 import { RowCipher } from './tokenCache/rowCipher';
 import { createCookieSealer, type CookieSealer } from './session/sealing';
-import { TokenCacheTable, createTableClient, type TableCallCounts } from './tokenCache/tableStore';
+import { TokenCacheTable, createTableClient, readSasFor, type TableCallCounts } from './tokenCache/tableStore';
 import { nameDependencyOrigins } from './observe';
 import { startTelemetryAfterFirstRequest } from './telemetry';
 
@@ -105,7 +105,7 @@ async function buildRuntime(settings: Settings, options: RuntimeOptions): Promis
   return {
     config,
     sealer: createCookieSealer(sessionKeys),
-    tokenCache: new TokenCacheTable(tableClient, new RowCipher(cacheKeys)),
+    tokenCache: new TokenCacheTable(tableClient, new RowCipher(cacheKeys), readSasFor(config.tokenCache.connection, config.tokenCache.tableName)),
     tableCalls,
     keyVault,
     providers: new ProviderDirectory(config.authority),

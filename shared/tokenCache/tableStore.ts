@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { RestError, TableClient, odata, type TableEntity } from '@azure/data-tables';
+import { AzureNamedKeyCredential, RestError, TableClient, generateTableSas, odata, type TableEntity } from '@azure/data-tables';
 import { createDefaultHttpClient, createEmptyPipeline, createHttpHeaders, createPipelineRequest, type HttpClient, type Pipeline } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
-import type { TableConnection } from '../config';
+import { connectionStringParts, type TableConnection } from '../config';
 import { parseSessions, serializeSessions, type SessionMap } from '../session/lifetimes';
 import { ProblemError, problems } from '../problems';
 import { RecentMap, remembered } from '../recentMap';
@@ -212,11 +212,47 @@ export function createTableClient(connection: TableConnection, tableName: string
  */
 const NOT_FOR_POINT_READS = new Set(['serializationPolicy', 'decompressResponsePolicy', 'wrapAbortSignalLikePolicy', 'formDataPolicy', 'deserializationPolicy', 'multipartPolicy', 'tracingPolicy', 'redirectPolicy', 'logPolicy']);
 
-function pointReadPipeline(pipeline: Pipeline): Pipeline {
+/** The shared-key signature, which a read with a SAS in its URL does without. */
+const SHARED_KEY_POLICY = 'tablesNamedKeyCredentialPolicy';
+
+function pointReadPipeline(pipeline: Pipeline, signedBySas: boolean): Pipeline {
   const lean = createEmptyPipeline();
   // Without a phase each policy runs in the order added, which is the client's order.
-  for (const policy of pipeline.getOrderedPolicies()) if (!NOT_FOR_POINT_READS.has(policy.name)) lean.addPolicy(policy);
+  for (const policy of pipeline.getOrderedPolicies()) {
+    if (NOT_FOR_POINT_READS.has(policy.name) || (signedBySas && policy.name === SHARED_KEY_POLICY)) continue;
+    lean.addPolicy(policy);
+  }
   return lean;
+}
+
+const READ_SAS_LIFETIME_MS = 60 * 60_000;
+/** Renewed this long before it expires: a clock a few minutes apart from the service's still accepts it. */
+const READ_SAS_RENEWAL_MS = 15 * 60_000;
+
+/**
+ * For a connection string with an account key: a read-only SAS for the table (the SDK's
+ * `generateTableSas`), made again a quarter of an hour before it expires. A shared-key signature
+ * imports the key and computes an HMAC at every request: most of a point read's policy CPU. It
+ * stays in memory like the key itself. Undefined for any other connection (Entra ID: the bearer
+ * policy reuses its token; a SAS connection string: its SAS is in the URL already).
+ */
+export function readSasFor(connection: TableConnection, tableName: string, now: () => number = Date.now): (() => string) | undefined {
+  if (connection.kind !== 'connectionString') return undefined;
+  const parts = connectionStringParts(connection.connectionString);
+  const accountName = parts.get('accountname');
+  const accountKey = parts.get('accountkey');
+  if (!accountName || !accountKey) return undefined;
+  const key = new AzureNamedKeyCredential(accountName, accountKey);
+  let sas = '';
+  let renewAt = 0;
+  return () => {
+    const at = now();
+    if (at >= renewAt) {
+      sas = generateTableSas(tableName, key, { permissions: { query: true }, expiresOn: new Date(at + READ_SAS_LIFETIME_MS) });
+      renewAt = at + READ_SAS_LIFETIME_MS - READ_SAS_RENEWAL_MS;
+    }
+    return sas;
+  };
 }
 
 interface PointReadAnswer {
@@ -258,14 +294,19 @@ export class TokenCacheTable {
   /** The point read's pipeline: the client's own policies less those a GET whose answer is parsed here has no use for. */
   private readonly readPipeline: Pipeline;
 
+  /**
+   * @param readSas For a connection string with an account key (`readSasFor`): the point read is
+   * signed with this read-only SAS in its URL instead of a shared-key signature per request.
+   */
   constructor(
     private readonly client: TableClient,
     readonly cipher: RowCipher,
+    private readonly readSas?: () => string,
   ) {
     const url = new URL(client.url);
     // An http: endpoint (Azurite) works only with a client made with allowInsecureConnection.
     this.tableUrl = { prefix: `${url.origin}${url.pathname.replace(/\/+$/, '')}/${encodeURIComponent(client.tableName)}`, query: url.search, insecure: url.protocol === 'http:' };
-    this.readPipeline = pointReadPipeline(client.pipeline);
+    this.readPipeline = pointReadPipeline(client.pipeline, readSas !== undefined);
   }
 
   async read(partitionKey: string): Promise<CacheRow | undefined> {
@@ -303,7 +344,8 @@ export class TokenCacheTable {
    * there is no such row (or table); any other answer than 200 with an ETag is the service failing.
    */
   private async pointRead(partitionKey: string, rowKey: string): Promise<PointReadAnswer | undefined> {
-    const url = `${this.tableUrl.prefix}(PartitionKey='${keyInUrl(partitionKey)}',RowKey='${keyInUrl(rowKey)}')${this.tableUrl.query}`;
+    const query = this.readSas ? `?${this.readSas()}` : this.tableUrl.query;
+    const url = `${this.tableUrl.prefix}(PartitionKey='${keyInUrl(partitionKey)}',RowKey='${keyInUrl(rowKey)}')${query}`;
     const request = createPipelineRequest({ url, method: 'GET', headers: createHttpHeaders(POINT_READ_HEADERS), allowInsecureConnection: this.tableUrl.insecure });
     const response = await this.readPipeline.sendRequest(this.httpClient, request);
     if (response.status === 404) return undefined;

@@ -8,7 +8,7 @@ import { AzureNamedKeyCredential, TableClient, generateAccountSas } from '@azure
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, startAzuriteTable, type AzuriteTable } from '../../dev/azurite';
 import { createDevCertificates, trustCertificateAuthority } from '../../dev/tls';
 import { RowCipher } from '../../shared/tokenCache/rowCipher';
-import { TokenCacheTable, createTableClient, fromEntity, toEntity, ROW_KEY, type TableCallCounts } from '../../shared/tokenCache/tableStore';
+import { TokenCacheTable, createTableClient, fromEntity, readSasFor, toEntity, ROW_KEY, type TableCallCounts } from '../../shared/tokenCache/tableStore';
 import { runWithDeadline } from '../../shared/deadline';
 import { ProblemError } from '../../shared/problems';
 
@@ -220,6 +220,43 @@ test('a connection string with a SAS: the point read and the writes carry it', a
   const created = (await table.replaceRow('pk', '{"sas":1}', sessions, later(), undefined)) as { etag: string };
   expect(await table.read('pk')).toMatchObject({ cache: '{"sas":1}', etag: created.etag, sessions });
   expect(counts.reads).toBe(2);
+});
+
+test('a connection string with an account key: the point read is signed with a read-only SAS of the table, renewed before it expires', async () => {
+  const { table: writer, name, counts } = store();
+  const created = (await writer.replaceRow('pk', '{"signed":1}', sessions, later(), undefined)) as { etag: string };
+  const connection = { kind: 'connectionString' as const, connectionString: azurite.connectionString, setting: 'TokenCache__ConnectionString' };
+  let clock = Date.now();
+  const issued: string[] = [];
+  const sasOf = readSasFor(connection, name, () => clock)!;
+  const readSas = () => {
+    const sas = sasOf();
+    if (issued.at(-1) !== sas) issued.push(sas);
+    return sas;
+  };
+  const client = createTableClient(connection, name, () => {
+    throw new Error('no credential for a connection string');
+  }, counts);
+  const reader = new TokenCacheTable(client, new RowCipher([k1]), readSas);
+  expect(await reader.read('pk')).toMatchObject({ cache: '{"signed":1}', etag: created.etag });
+  expect(new URLSearchParams(issued[0]).get('sp')).toBe('r');
+  // 45 minutes on, a quarter of an hour before it would expire: a new one, which Azurite accepts too.
+  clock += 45 * 60_000 - 1;
+  expect(await reader.read('pk')).toMatchObject({ etag: created.etag });
+  expect(issued).toHaveLength(1);
+  clock += 1;
+  expect(await reader.read('pk')).toMatchObject({ etag: created.etag });
+  expect(issued).toHaveLength(2);
+  // The SAS is what signs it: one made with another key is refused (the shared-key policy is not there to sign instead).
+  const wrong = readSasFor({ ...connection, connectionString: azurite.connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${Buffer.alloc(64, 1).toString('base64')}`) }, name)!;
+  const refused = new TokenCacheTable(client, new RowCipher([k1]), wrong);
+  await expect(refused.read('pk')).rejects.toMatchObject({ status: 503, code: 'token_cache_unavailable' });
+});
+
+test('no read SAS without an account key: Entra ID, a SAS connection string, or no key in it', () => {
+  expect(readSasFor({ kind: 'identity', tableServiceUri: 'https://a.table.core.windows.net', setting: 'TokenCache__ServiceUri' }, 'T')).toBeUndefined();
+  expect(readSasFor({ kind: 'connectionString', connectionString: 'TableEndpoint=https://a.table.core.windows.net;SharedAccessSignature=sv=x&sig=y', setting: 'S' }, 'T')).toBeUndefined();
+  expect(readSasFor({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true', setting: 'S' }, 'T')).toBeUndefined();
 });
 
 /** A Table endpoint on loopback that answers as `answer` says, recording the requests. */
