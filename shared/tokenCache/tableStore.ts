@@ -205,10 +205,11 @@ export function createTableClient(connection: TableConnection, tableName: string
  * Policies of the Table client's pipeline that a point read does without. Its answer is one JSON
  * entity this file parses (no operation to serialize or deserialize, no form, multipart, redirect
  * or compression), the app's dependency observer times it (the Azure SDK instrumentation is off,
- * shared/telemetry), and the SDK's own request logging is for its diagnostics only. Together they
- * cost about 0.2 ms of CPU per read, a third of the read's own. Every other policy stays, in the
- * client's order: the proxy, user agent, request id, our counting and timeouts, the credential
- * (shared key, SAS or Entra token: whichever the connection uses) and the retry.
+ * shared/telemetry), and the SDK's own request logging is for its diagnostics only. They were
+ * about a quarter of the pipeline's CPU per request (10 of 45 µs in a loop with no network; a
+ * shared-key signature most of the rest: `readSasFor`). Every other policy stays, in the client's
+ * order: the proxy, user agent, request id, our counting and timeouts, the credential (shared
+ * key, SAS or Entra token: whichever the connection uses) and the retry.
  */
 const NOT_FOR_POINT_READS = new Set(['serializationPolicy', 'decompressResponsePolicy', 'wrapAbortSignalLikePolicy', 'formDataPolicy', 'deserializationPolicy', 'multipartPolicy', 'tracingPolicy', 'redirectPolicy', 'logPolicy']);
 
