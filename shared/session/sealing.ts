@@ -28,7 +28,7 @@ export function createCookieSealer(keys: readonly Uint8Array[]): CookieSealer {
   // KeyObjects made once: a raw key given to createDecipheriv is turned into one at every call.
   const byId = new Map(keys.map((k) => [keyId(k), createSecretKey(k)] as const));
   // Values this sealer opened, by cookie value: a browser sends the same session cookie on every
-  // call, and opening it (base64url, AES-GCM, JSON) was most of a proxied call's own CPU. Only
+  // call, and opening it (base64url, AES-GCM, JSON) was the largest part of a proxied call's own CPU. Only
   // values that opened are kept; purpose and expiry are checked again at every use.
   const opened = new RecentMap<string, Payload>(MAX_OPENED);
   const [sealingKey] = keys;
