@@ -257,6 +257,7 @@ test('no read SAS without an account key: Entra ID, a SAS connection string, or 
   expect(readSasFor({ kind: 'identity', tableServiceUri: 'https://a.table.core.windows.net', setting: 'TokenCache__ServiceUri' }, 'T')).toBeUndefined();
   expect(readSasFor({ kind: 'connectionString', connectionString: 'TableEndpoint=https://a.table.core.windows.net;SharedAccessSignature=sv=x&sig=y', setting: 'S' }, 'T')).toBeUndefined();
   expect(readSasFor({ kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true', setting: 'S' }, 'T')).toBeUndefined();
+  expect(readSasFor({ kind: 'connectionString', connectionString: 'AccountName=a;TableEndpoint=https://a.table.core.windows.net', setting: 'S' }, 'T')).toBeUndefined();
 });
 
 /** A Table endpoint on loopback that answers as `answer` says, recording the requests. */

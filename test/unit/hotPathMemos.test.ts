@@ -25,6 +25,16 @@ describe('RecentMap', () => {
     expect(map.size).toBe(0);
   });
 
+  test('storing a key again moves it to the back: the next one past the limit drops another', () => {
+    const map = new RecentMap<string, number>(3);
+    map.set('a', 1);
+    map.set('b', 2);
+    map.set('a', 10);
+    map.set('c', 3);
+    map.set('d', 4);
+    expect([map.get('a'), map.get('b'), map.get('c'), map.get('d')]).toEqual([10, undefined, 3, 4]);
+  });
+
   test('remembered derives once per recent input and again once the input was dropped', () => {
     const seen: string[] = [];
     const derive = remembered((input) => {
