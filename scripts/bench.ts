@@ -20,10 +20,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { AzureNamedKeyCredential, TableClient, generateTableSas } from '@azure/data-tables';
+import { TableClient } from '@azure/data-tables';
 import { startLocalStack, type LocalStack } from '../dev/stack';
 import { DEV_TENANT_ID, type DevUser } from '../dev/idp';
-import { partitionKeyFor, ROW_KEY, toEntity } from '../shared/tokenCache/tableStore';
+import { partitionKeyFor, readSasFor, ROW_KEY, toEntity } from '../shared/tokenCache/tableStore';
+import { connectionStringParts } from '../shared/config';
 import { MAX_SESSIONS_PER_ACCOUNT, serializeSessions, sessionKey, type SessionEntry } from '../shared/session/lifetimes';
 import { SESSION_COOKIE } from '../shared/session/cookies';
 import { CookieJar, proxyCall, signIn } from '../test/support/browserless';
@@ -248,10 +249,6 @@ function cacheTable(stack: LocalStack, name = 'TokenCache'): TableClient {
   return TableClient.fromConnectionString(stack.settings['TokenCache__ConnectionString']!, name, { allowInsecureConnection: true });
 }
 
-function connectionPart(connectionString: string, name: string): string {
-  return new RegExp(`(?:^|;)${name}=([^;]+)`).exec(connectionString)![1]!;
-}
-
 async function accountRow(runtime: Runtime, user: DevUser): Promise<Record<string, Record<string, Record<string, string>>>> {
   const row = await runtime.tokenCache.read(partitionKeyFor(`${user.oid}.${user.tid}`));
   if (!row) throw new Error(`no cache row for ${user.username}`);
@@ -401,8 +398,9 @@ async function main(): Promise<void> {
     const first = await cacheTable(stack).getEntity<Record<string, unknown>>(partitionKeyFor(`${users[0]!.oid}.${users[0]!.tid}`), ROW_KEY);
     const { etag: _etag, timestamp: _timestamp, ...copy } = first as Record<string, unknown>;
     await cacheTable(stack).upsertEntity({ ...copy, partitionKey: 'bench-floor', rowKey: 'floor' } as never, 'Replace');
-    const sas = generateTableSas('TokenCache', new AzureNamedKeyCredential(connectionPart(connectionString, 'AccountName'), connectionPart(connectionString, 'AccountKey')), { permissions: { query: true }, expiresOn: new Date(Date.now() + 3600_000) });
-    const tableEndpoint = connectionPart(connectionString, 'TableEndpoint').replace(/\/$/, '');
+    // The app's own read-only SAS of the table, as its point reads carry it.
+    const sas = readSasFor({ kind: 'connectionString', connectionString, setting: 'TokenCache__ConnectionString' }, 'TokenCache')!();
+    const tableEndpoint = connectionStringParts(connectionString).get('tableendpoint')!.replace(/\/$/, '');
     const demoToken = Object.values((await accountRow(runtime, users[0]!))['AccessToken']!).find((t) => t['target']!.includes('demo-api'))!['secret']!;
 
     app = await MeasuredProcess.start(HEAP_MB);

@@ -24,15 +24,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startLocalStack } from '../dev/stack';
 import { CookieJar, proxyCall, signIn } from '../test/support/browserless';
+import { percentile } from './bench/percentile';
 
 const RUNS = Number(process.env['BENCH_COLD_RUNS'] ?? 10);
 const PROFILE_DIR = process.env['BENCH_COLD_PROF'];
 const NODE = process.execPath;
 
 function stats(values: number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
-  return { median: round(sorted[Math.floor(sorted.length / 2)]!), min: round(sorted[0]!), max: round(sorted.at(-1)!) };
+  return { median: round(percentile(values, 50)), min: round(Math.min(...values)), max: round(Math.max(...values)) };
 }
 
 /**

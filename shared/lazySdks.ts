@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type * as MsalNode from '@azure/msal-node';
 import type * as AzureIdentity from '@azure/identity';
 import type * as KeyVaultSecrets from '@azure/keyvault-secrets';
+import type * as Bundle from './lazySdksBundle';
 
 /**
  * The SDKs a call loads only when it needs them: MSAL (a sign-in, a refresh; a valid token is
@@ -21,18 +22,7 @@ export interface LazySdks {
 declare const SDKS_BUNDLE: string | undefined;
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const fromNodeModules: LazySdks = {
-  get msalNode() {
-    return require('@azure/msal-node') as typeof MsalNode;
-  },
-  get azureIdentity() {
-    return require('@azure/identity') as typeof AzureIdentity;
-  },
-  get keyVaultSecrets() {
-    return require('@azure/keyvault-secrets') as typeof KeyVaultSecrets;
-  },
-};
-
 export function lazySdks(): LazySdks {
-  return typeof SDKS_BUNDLE === 'string' ? (require(join(__dirname, SDKS_BUNDLE)) as { lazySdks: LazySdks }).lazySdks : fromNodeModules;
+  // From source and in the local bundles, shared/lazySdksBundle.ts itself: one list of the SDKs.
+  return (typeof SDKS_BUNDLE === 'string' ? (require(join(__dirname, SDKS_BUNDLE)) as typeof Bundle) : (require('./lazySdksBundle') as typeof Bundle)).lazySdks;
 }

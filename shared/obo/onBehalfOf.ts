@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ConfidentialClientApplication, InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
-import { msalNode } from '../auth/msalNode';
 import type { AppConfig } from '../config';
 import type { Runtime } from '../runtime';
 import { ProblemError, problems } from '../problems';
 import { createConfidentialClient, networkFailure } from '../auth/msalClient';
 import { withCredentialRetry } from '../auth/credentialRetry';
-import { codeRedemptionProblem, safeCode } from '../auth/msalErrors';
+import { codeRedemptionProblem, isInteractionRequired, safeCode } from '../auth/msalErrors';
 import { claimsOfError } from '../auth/claimsChallenge';
 import { checkCacheShape } from '../tokenCache/cacheShape';
 import { mergeSerializedCaches } from '../tokenCache/merge';
@@ -119,9 +118,7 @@ export function exchangeProblem(error: unknown, client: ConfidentialClientApplic
   const failure = networkFailure(client);
   if (failure) return failure;
   if (error instanceof ProblemError) return error;
-  const msal = msalNode();
-  const refusal = error instanceof msal.InteractionRequiredAuthError || (error instanceof msal.ServerError && ['invalid_grant', 'interaction_required', 'consent_required', 'login_required'].includes(error.errorCode));
-  if (refusal) {
+  if (isInteractionRequired(error)) {
     const code = safeCode((error as ServerError).errorCode);
     const claims = claimsOfError(error);
     if (claims || code !== 'invalid_grant' || isConsentError(error as ServerError)) logEvent('consent_required', { code, reason: 'on_behalf_of' });

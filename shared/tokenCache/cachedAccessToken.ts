@@ -57,8 +57,8 @@ function scopesKey(scopes: readonly string[]): string {
   return key;
 }
 
-function locationKey(partitionKey: string, authorityUrl: string, scopes: readonly string[]): string {
-  return `${partitionKey}\n${authorityUrl}\n${scopesKey(scopes)}`;
+function locationKey(partitionKey: string, authorityUrl: string, scopes: string): string {
+  return `${partitionKey}\n${authorityUrl}\n${scopes}`;
 }
 
 function parsedCacheOf(row: CacheRow): ParsedCache | undefined {
@@ -166,8 +166,9 @@ function rowLocation(cache: ParsedCache, query: CachedTokenQuery): TokenLocation
 
 /** The access token MSAL would return from this row without a provider call, or undefined: then ask MSAL. */
 export function cachedAccessToken(row: CacheRow, query: CachedTokenQuery): string | undefined {
-  const learnt = locations.get(locationKey(query.partitionKey, query.authorityUrl, query.scopes));
-  const token = candidateOf(row, query, learnt);
+  const scopes = scopesKey(query.scopes);
+  const learnt = locations.get(locationKey(query.partitionKey, query.authorityUrl, scopes));
+  const token = candidateOf(row, query, scopes, learnt);
   if (!token) return undefined;
   // MSAL's clock (msal-common's nowSeconds) rounds to the nearest second: a token it wrote in the
   // last half second has a `cached_at` one above the floor of now, and its checks use the same.
@@ -186,9 +187,9 @@ export function cachedAccessToken(row: CacheRow, query: CachedTokenQuery): strin
  * for every call that reads this version of the row, so it is worked out once per version
  * (the row's memo) and per query and location.
  */
-function candidateOf(row: CacheRow, query: CachedTokenQuery, learnt: TokenLocation | undefined): Entry | undefined {
+function candidateOf(row: CacheRow, query: CachedTokenQuery, scopes: string, learnt: TokenLocation | undefined): Entry | undefined {
   const picks = row.memo && (row.memo.picks ??= new Map());
-  const key = picks && `${query.homeAccountId}\n${query.clientId}\n${query.authorityUrl}\n${scopesKey(query.scopes)}\n${learnt ? `${learnt.environment}\n${learnt.realm}` : ''}`;
+  const key = picks && `${query.homeAccountId}\n${query.clientId}\n${query.authorityUrl}\n${scopes}\n${learnt ? `${learnt.environment}\n${learnt.realm}` : ''}`;
   if (picks?.has(key!)) return picks.get(key!) as Entry | undefined;
   const picked = pickCandidate(row, query, learnt);
   picks?.set(key!, picked);
@@ -235,7 +236,7 @@ export function learnTokenLocation(serializedCache: string | undefined, accessTo
   const environment = token && str(token, 'environment');
   const realm = token && str(token, 'realm');
   if (environment === undefined || realm === undefined || str(token!, 'home_account_id') !== query.homeAccountId) return;
-  const key = locationKey(query.partitionKey, query.authorityUrl, query.scopes);
+  const key = locationKey(query.partitionKey, query.authorityUrl, scopesKey(query.scopes));
   locations.set(key, { environment, realm });
 }
 

@@ -256,23 +256,23 @@ export function readSasFor(connection: TableConnection, tableName: string, now: 
   };
 }
 
+/** A point read's answer: the entity, unless its version is the one opened before. */
 interface PointReadAnswer {
   readonly etag: string;
-  readonly status: number;
-  readonly bodyAsText: string;
+  readonly entity?: Record<string, unknown> & { etag: string };
 }
 
 /** The entity of a point read's answer; anything but a JSON object is the service failing. */
-function entityOf(answer: PointReadAnswer): Record<string, unknown> & { etag: string } {
+function entityOf(bodyAsText: string | null | undefined, etag: string, status: number): Record<string, unknown> & { etag: string } {
   let body: unknown;
   try {
-    body = JSON.parse(answer.bodyAsText);
+    body = JSON.parse(bodyAsText ?? '');
   } catch {
     body = undefined;
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RestError('Table point read answered no entity', { statusCode: answer.status });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RestError('Table point read answered no entity', { statusCode: status });
   const properties = body as Record<string, unknown>;
-  return { ...properties, partitionKey: properties['PartitionKey'], rowKey: properties['RowKey'], etag: answer.etag };
+  return { ...properties, partitionKey: properties['PartitionKey'], rowKey: properties['RowKey'], etag };
 }
 
 /** A row as read, kept per ETag: everything in it is fixed for that version. */
@@ -311,9 +311,10 @@ export class TokenCacheTable {
   }
 
   async read(partitionKey: string): Promise<CacheRow | undefined> {
+    const known = this.opened.get(partitionKey);
     let answer: PointReadAnswer | undefined;
     try {
-      answer = await this.pointRead(partitionKey, ROW_KEY);
+      answer = await this.pointRead(partitionKey, ROW_KEY, known?.etag);
     } catch (error) {
       throw tableFailure(error);
     }
@@ -321,19 +322,11 @@ export class TokenCacheTable {
       this.opened.delete(partitionKey);
       return undefined;
     }
-    const known = this.opened.get(partitionKey);
-    // The version opened before (the service changes the ETag at every write): its body is not even parsed.
-    if (known && known.etag === answer.etag) {
-      this.opened.set(partitionKey, known);
+    if (!answer.entity) {
+      this.opened.set(partitionKey, known!);
       return known;
     }
-    let entity: Record<string, unknown> & { etag: string };
-    try {
-      entity = entityOf(answer);
-    } catch (error) {
-      throw tableFailure(error);
-    }
-    return this.open(partitionKey, entity);
+    return this.open(partitionKey, answer.entity);
   }
 
   /**
@@ -342,9 +335,11 @@ export class TokenCacheTable {
    * deserialization): a plain GET sent through the client's own policies (`pointReadPipeline`),
    * so its credential policy (shared key, SAS or Entra token, whichever the connection uses), its
    * retry and our counting and timeout policies apply as to every other call. Undefined when
-   * there is no such row (or table); any other answer than 200 with an ETag is the service failing.
+   * there is no such row (or table); any other answer than 200 with an ETag and a JSON object is
+   * the service failing. The version opened before (`knownEtag`: the service changes the ETag at
+   * every write) comes back without its entity: its body is not even parsed.
    */
-  private async pointRead(partitionKey: string, rowKey: string): Promise<PointReadAnswer | undefined> {
+  private async pointRead(partitionKey: string, rowKey: string, knownEtag: string | undefined): Promise<PointReadAnswer | undefined> {
     const query = this.readSas ? `?${this.readSas()}` : this.tableUrl.query;
     const url = `${this.tableUrl.prefix}(PartitionKey='${keyInUrl(partitionKey)}',RowKey='${keyInUrl(rowKey)}')${query}`;
     const request = createPipelineRequest({ url, method: 'GET', headers: createHttpHeaders(POINT_READ_HEADERS), allowInsecureConnection: this.tableUrl.insecure });
@@ -352,7 +347,8 @@ export class TokenCacheTable {
     if (response.status === 404) return undefined;
     const etag = response.headers.get('etag');
     if (response.status !== 200 || !etag) throw new RestError(`Table point read answered ${response.status}`, { statusCode: response.status });
-    return { etag, status: response.status, bodyAsText: response.bodyAsText ?? '' };
+    if (etag === knownEtag) return { etag };
+    return { etag, entity: entityOf(response.bodyAsText, etag, response.status) };
   }
 
   private open(partitionKey: string, entity: Record<string, unknown> & { etag: string }): OpenedRow | undefined {
